@@ -1,0 +1,48 @@
+"""The one way views reach a store's data.
+
+A user who is not a member of a store gets 404, the same answer as for a
+store that does not exist, so a URL reveals nothing about other stores.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Store
+
+SESSION_STORE_KEY = "current_store_slug"
+
+
+def get_membership_for_user(user, slug: str) -> Membership:
+    """Return the user's membership of the store with this slug, or raise Http404."""
+    if not user.is_authenticated or not user.is_active:
+        raise Http404(_("Store not found."))
+
+    membership = (
+        Membership.objects.select_related("store", "store__main_industry")
+        .filter(user=user, store__slug=slug)
+        .first()
+    )
+    if membership is None:
+        raise Http404(_("Store not found."))
+    return membership
+
+
+def get_store_for_user(user, slug: str) -> Store:
+    return get_membership_for_user(user, slug).store
+
+
+def require_upload_role(membership: Membership) -> None:
+    """Raise PermissionDenied unless the member may upload (owners and analysts)."""
+    if not membership.can_upload:
+        raise PermissionDenied(_("Your role in this store does not allow uploads."))
+
+
+def stores_for_user(user):
+    if not user.is_authenticated:
+        return Store.objects.none()
+    return Store.objects.filter(memberships__user=user).order_by("name")
+
+
+def remember_store(request, store: Store) -> None:
+    request.session[SESSION_STORE_KEY] = store.slug

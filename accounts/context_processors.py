@@ -1,0 +1,13 @@
+from accounts.access import SESSION_STORE_KEY, stores_for_user
+
+
+def current_store(request):
+    """Add the user's stores and the last store they opened, for the store switcher."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    stores = list(stores_for_user(user))
+    slug = request.session.get(SESSION_STORE_KEY)
+    current = next((store for store in stores if store.slug == slug), None)
+    return {"user_stores": stores, "current_store": current}

@@ -1,0 +1,49 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from traffic.dimensions import Granularity, Region, Terminal
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".xls,.xlsx,.csv,.txt"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single_clean = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single_clean(item, initial) for item in data]
+        return [single_clean(data, initial)]
+
+
+def _optional(choices):
+    return [("", _("As the file states"))] + list(choices)
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(label=_("Export files"), help_text=_(".xls, .xlsx, .csv or .txt exported from Data Manager; several at once are fine."))
+    granularity = forms.ChoiceField(label=_("Granularity"), choices=_optional(Granularity.choices), required=False)
+    terminal = forms.ChoiceField(label=_("Terminal"), choices=_optional(Terminal.choices), required=False)
+    region = forms.ChoiceField(label=_("Region"), choices=_optional(Region.choices), required=False)
+
+
+class ReportFilterForm(forms.Form):
+    """The traffic page's filters; every field has a default so a bare URL works."""
+
+    granularity = forms.ChoiceField(label=_("Granularity"), choices=Granularity.choices, required=False)
+    terminal = forms.ChoiceField(label=_("Terminal"), choices=Terminal.choices, required=False)
+    region = forms.ChoiceField(label=_("Region"), choices=Region.choices, required=False)
+    period = forms.DateField(label=_("Period"), required=False)
+
+    def cleaned_or_default(self):
+        data = self.cleaned_data if self.is_valid() else {}
+        return (
+            data.get("granularity") or Granularity.DAY,
+            data.get("terminal") or Terminal.ALL,
+            data.get("region") or Region.ALL,
+            data.get("period"),
+        )

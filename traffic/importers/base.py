@@ -1,0 +1,115 @@
+"""What every importer returns: parsed figures and the problems found on the way.
+
+Messages are stored as an English msgid plus parameters and translated when
+shown, so one upload reads in Chinese for one user and in English for another.
+Mark every msgid with gettext_noop where it is written.
+"""
+
+import datetime
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from django.utils.translation import gettext
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass
+class Problem:
+    level: str
+    message: str  # English msgid, marked with gettext_noop; may hold %(name)s placeholders
+    params: dict = field(default_factory=dict)
+    file: str = ""
+    sheet: str = ""
+    row: int | None = None  # 1-based, as a spreadsheet shows it
+    column: str = ""  # the column's header, or its letter when there is no header
+    value: str = ""
+
+    def render(self) -> str:
+        """Return the message in the active language with its location."""
+        text = gettext(self.message)
+        if self.params:
+            text = text % self.params
+
+        location = []
+        if self.file:
+            location.append(gettext("file %(file)s") % {"file": self.file})
+        if self.sheet:
+            location.append(gettext("sheet %(sheet)s") % {"sheet": self.sheet})
+        if self.row is not None:
+            location.append(gettext("row %(row)s") % {"row": self.row})
+        if self.column:
+            location.append(gettext("column %(column)s") % {"column": self.column})
+        if self.value != "":
+            location.append(gettext("value “%(value)s”") % {"value": self.value})
+        if not location:
+            return text
+        return f"{text} ({', '.join(location)})"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Problem":
+        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__ if key in data})
+
+
+@dataclass
+class ImportOptions:
+    """What the uploader or the command line states; each one overrides what the file says."""
+
+    granularity: str = ""
+    terminal: str = ""
+    region: str = ""
+
+
+@dataclass
+class ParsedFigure:
+    granularity: str
+    period_start: datetime.date
+    terminal: str
+    region: str
+    source: str
+    sub_source: str = ""
+    raw_label: str = ""
+    visitors: int | None = None
+    inquiry_customers: int | None = None
+    tm_customers: int | None = None
+    feedback_conversion_rate: Decimal | None = None
+    extra: dict = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        return (
+            self.granularity,
+            self.period_start,
+            self.terminal,
+            self.region,
+            self.source,
+            self.sub_source,
+            self.raw_label,
+        )
+
+
+@dataclass
+class ParseResult:
+    layout: str = ""
+    figures: list[ParsedFigure] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rows_read: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.level == WARNING]
+
+
+class ImportRejected(Exception):
+    """Raised by an importer when the file cannot be imported; nothing is written."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(problem.message % problem.params if problem.params else problem.message for problem in problems))
+        self.problems = problems

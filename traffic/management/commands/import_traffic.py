@@ -1,0 +1,69 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from accounts.models import Store
+from traffic import actions
+from traffic.dimensions import Granularity, Region, Terminal
+from traffic.importers.base import ImportOptions
+from traffic.models import Upload
+
+READ_BLOCK = 1024 * 1024
+
+
+class Command(BaseCommand):
+    help = (
+        "Import Data Manager exports into a store synchronously, one line per file. "
+        "Options override what a file states; when neither says, terminal and region are 'all' "
+        "and the granularity comes from the file's period or dates."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE", help="Export files (.xls, .xlsx, .csv, .txt).")
+        parser.add_argument("--store", required=True, help="Slug of the store that receives the figures.")
+        parser.add_argument("--granularity", choices=Granularity.values, default="", help="Period length of the figures.")
+        parser.add_argument("--terminal", choices=Terminal.values, default="", help="Terminal of the figures.")
+        parser.add_argument("--region", choices=Region.values, default="", help="all, or exclude_cn for traffic without mainland China.")
+
+    def handle(self, *args, **opts):
+        store = Store.objects.filter(slug=opts["store"]).first()
+        if store is None:
+            raise CommandError(_("Store %(slug)s not found.") % {"slug": opts["store"]})
+
+        options = ImportOptions(granularity=opts["granularity"], terminal=opts["terminal"], region=opts["region"])
+        failed = 0
+        for name in opts["files"]:
+            if not self._import_one(store, Path(name), options):
+                failed += 1
+
+        if failed:
+            raise CommandError(
+                _("%(failed)d of %(total)d files failed.") % {"failed": failed, "total": len(opts["files"])},
+                returncode=1,
+            )
+
+    def _import_one(self, store, path: Path, options: ImportOptions) -> bool:
+        try:
+            with path.open("rb") as handle:
+                chunks = iter(lambda: handle.read(READ_BLOCK), b"")
+                upload = actions.store_upload_file(store, chunks, path.name, options=options)
+        except OSError as exc:
+            self.stdout.write(_("%(path)s: failed: cannot read the file (%(reason)s)") % {"path": path, "reason": exc.strerror})
+            return False
+        except actions.FileTooLarge:
+            self.stdout.write(_("%(path)s: failed: the file is larger than the upload limit") % {"path": path})
+            return False
+
+        actions.claim_upload(upload.id)
+        upload = actions.run_import(upload.id)
+        if upload.status == Upload.Status.SUCCEEDED:
+            warnings = sum(1 for message in upload.messages if message["level"] == "warning")
+            self.stdout.write(
+                _("%(path)s: imported %(count)d figures (%(layout)s, %(warnings)d warnings)")
+                % {"path": path, "count": upload.figures_imported, "layout": upload.layout, "warnings": warnings}
+            )
+            return True
+
+        self.stdout.write(_("%(path)s: failed: %(error)s") % {"path": path, "error": upload.error_summary()})
+        return False

@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext, gettext_lazy as _
+
+from accounts.models import Store
+from traffic.dimensions import Granularity, Region, Terminal
+
+
+class Upload(models.Model):
+    """One uploaded export file and the state of its import."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        PROCESSING = "processing", _("Processing")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="uploads")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    original_name = models.CharField(_("file name"), max_length=255)
+    # The file lives under UPLOAD_ROOT / stored_name; the user's file name is never a path.
+    stored_name = models.CharField(max_length=100, unique=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField(default=0)
+
+    # What the uploader stated for files that do not say it themselves (blank: not stated).
+    granularity = models.CharField(_("granularity"), max_length=8, choices=Granularity.choices, blank=True)
+    terminal = models.CharField(_("terminal"), max_length=16, choices=Terminal.choices, blank=True)
+    region = models.CharField(_("region"), max_length=16, choices=Region.choices, blank=True)
+
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    layout = models.CharField(_("layout"), max_length=32, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    figures_imported = models.PositiveIntegerField(default=0)
+    # Problems found by the importer, as dicts from importers.base.Problem.to_dict().
+    messages = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def is_done(self):
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+    @property
+    def file_path(self):
+        return settings.UPLOAD_ROOT / self.stored_name
+
+    def rendered_messages(self):
+        """Return the stored problems as (level, text) pairs in the active language."""
+        from traffic.importers.base import Problem
+
+        return [(problem.level, problem.render()) for problem in map(Problem.from_dict, self.messages)]
+
+    def error_summary(self):
+        errors = [text for level, text in self.rendered_messages() if level == "error"]
+        return errors[0] if errors else gettext("The import failed.")
+
+
+class TrafficFigure(models.Model):
+    """The figures of one source of one store for one natural period, terminal and region.
+
+    Every upload keeps its own rows. For each key exactly one row is current:
+    the one from the latest upload. Deleting an upload makes the row it had
+    replaced current again. Missing figures are NULL, never 0.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="traffic_figures")
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="figures")
+    granularity = models.CharField(max_length=8, choices=Granularity.choices)
+    period_start = models.DateField()
+    terminal = models.CharField(max_length=16, choices=Terminal.choices)
+    region = models.CharField(max_length=16, choices=Region.choices)
+    # A category code from traffic.taxonomy, or "total" for the store total.
+    source = models.CharField(max_length=32)
+    # A sub-source code, or "" on category rows.
+    sub_source = models.CharField(max_length=64, blank=True, default="")
+    # The label as written in the file, kept only for labels the taxonomy does not know
+    # (counted under source "other"); "" for known labels.
+    raw_label = models.CharField(max_length=200, blank=True, default="")
+
+    visitors = models.PositiveIntegerField(null=True)
+    inquiry_customers = models.PositiveIntegerField(null=True)
+    tm_customers = models.PositiveIntegerField(null=True)
+    # A fraction (0.0611 is 6.11%), as the file gave it or computed from the counts.
+    feedback_conversion_rate = models.DecimalField(max_digits=9, decimal_places=6, null=True)
+    # Other columns of the file (page views, number of inquiries, ...) by their header.
+    extra = models.JSONField(default=dict, blank=True)
+    is_current = models.BooleanField(default=True)
+
+    KEY_FIELDS = ("granularity", "period_start", "terminal", "region", "source", "sub_source", "raw_label")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "granularity", "period_start", "terminal", "region", "source", "sub_source", "raw_label"],
+                condition=models.Q(is_current=True),
+                name="traffic_figure_one_current_per_key",
+            ),
+            models.UniqueConstraint(
+                fields=["upload", "granularity", "period_start", "terminal", "region", "source", "sub_source", "raw_label"],
+                name="traffic_figure_unique_per_upload",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["store", "granularity", "terminal", "region", "period_start"],
+                condition=models.Q(is_current=True),
+                name="traffic_figure_current_lookup",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.store_id} {self.granularity} {self.period_start} {self.terminal}/{self.region} {self.source}.{self.sub_source}"
