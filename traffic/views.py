@@ -88,7 +88,11 @@ def upload_list(request, slug):
     if request.method == "POST":
         require_upload_role(membership)
         form = UploadForm(request.POST, request.FILES)
-        if form.is_valid():
+        is_valid = form.is_valid()
+        too_large = getattr(request, "upload_too_large", None)
+        if too_large:
+            form.add_error("files", _too_large_message(too_large))
+        elif is_valid:
             created = _store_uploads(request, store, form)
             if created is not None:
                 if len(created) == 1:
@@ -121,13 +125,16 @@ def _store_uploads(request, store, form):
     except actions.FileTooLarge as exc:
         for upload in created:
             upload.file_path.unlink(missing_ok=True)
-        form.add_error(
-            "files",
-            _("%(name)s is larger than the limit of %(limit)s MB; nothing was uploaded.")
-            % {"name": exc.args[0], "limit": actions.upload_limit_mb()},
-        )
+        form.add_error("files", _too_large_message(exc.args[0]))
         return None
     return created
+
+
+def _too_large_message(name):
+    return _("%(name)s is larger than the limit of %(limit)s MB; nothing was uploaded.") % {
+        "name": name,
+        "limit": actions.upload_limit_mb(),
+    }
 
 
 @login_required

@@ -1,0 +1,173 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.access import SESSION_STORE_KEY
+from tests.helpers import add_figure, make_upload
+from traffic.models import Upload
+
+pytestmark = pytest.mark.django_db
+
+DAY = datetime.date(2026, 11, 3)
+
+
+@pytest.fixture
+def figures(store):
+    upload = make_upload(store)
+    add_figure(upload, "search", 205, 4, 2, Decimal("0.0293"))
+    add_figure(upload, "search", 70, 3, 1, Decimal("0.0571"), sub_source="text_search")
+    add_figure(upload, "other", 5, 0, 0, None, raw_label="Live stream")
+    add_figure(upload, "direct", None, None, None, None)
+    add_figure(upload, "total", 700, 9, 4, Decimal("0.0186"))
+    add_figure(upload, "search", 100, 1, 1, None, period_start=DAY - datetime.timedelta(days=1))
+    return upload
+
+
+def report_url(store, **params):
+    url = reverse("traffic:report", args=[store.slug])
+    if params:
+        url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
+    return url
+
+
+def test_report_shows_category_and_sub_source(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", period="2026-11-03"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-source="search" data-sub-source="text_search"' in html
+    assert "205" in html
+    assert "2.93%" in html
+    assert "5.71%" in html
+    assert "Live stream" in html
+
+
+def test_report_shows_missing_figures_as_dash(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", period="2026-11-03"))
+
+    table = response.context["table"]
+    direct = next(row for row in table.categories if row.source == "direct")
+    assert direct.has_data
+    assert direct.visitors is None
+    assert "—" in response.content.decode()
+
+
+def test_report_shows_store_total(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", period="2026-11-03"))
+
+    assert response.context["table"].total.visitors == 700
+
+
+def test_report_lists_only_periods_with_data(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day"))
+
+    assert response.context["periods"] == [DAY, DAY - datetime.timedelta(days=1)]
+    assert response.context["period"] == DAY
+
+
+def test_report_unknown_period_falls_back_to_newest(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", period="2020-01-01"))
+
+    assert response.context["period"] == DAY
+
+
+def test_report_chart_data_in_json_script(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", period="2026-11-03"))
+
+    trend = response.context["trend"]
+    assert trend["labels"] == ["2026-11-02", "2026-11-03"]
+    search = next(series for series in trend["datasets"] if series["source"] == "search")
+    assert search["data"] == [100, 205]
+    html = response.content.decode()
+    assert 'id="trend-data" type="application/json"' in html
+    assert "<script>" not in html
+
+
+def test_report_filters_by_terminal(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", terminal="pc"))
+
+    assert response.context["table"] is None
+    assert response.context["periods"] == []
+
+
+def test_report_htmx_returns_partial(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day"), headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="report-body">')
+    assert "<html" not in html
+    assert response["Vary"] == "HX-Request" or "HX-Request" in response["Vary"]
+
+
+def test_report_remembers_store_for_home(client, owner, store, figures):
+    client.force_login(owner)
+    client.get(report_url(store))
+
+    response = client.get(reverse("traffic:home"))
+
+    assert client.session[SESSION_STORE_KEY] == store.slug
+    assert response.url == report_url(store)
+
+
+def test_report_outsider_gets_404(client, outsider, store, figures):
+    client.force_login(outsider)
+
+    response = client.get(report_url(store))
+
+    assert response.status_code == 404
+
+
+def test_report_anonymous_redirects_to_login(client, store):
+    response = client.get(report_url(store))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
+
+
+def test_report_query_count_constant(client, owner, store, figures, django_assert_max_num_queries):
+    client.force_login(owner)
+    upload = make_upload(store, "more.csv")
+    for day in range(1, 40):
+        add_figure(upload, "search", day, period_start=DAY - datetime.timedelta(days=day + 1))
+
+    with django_assert_max_num_queries(12):
+        client.get(report_url(store, granularity="day"))
+
+
+def test_home_without_store(client, db):
+    from accounts.models import User
+
+    user = User.objects.create_user(email="lonely@example.com", password="x")
+    client.force_login(user)
+
+    response = client.get(reverse("traffic:home"))
+
+    assert response.status_code == 200
+    assert "traffic/no_store.html" in [template.name for template in response.templates]
+
+
+def test_store_switcher_lists_only_own_stores(client, owner, store, other_store):
+    client.force_login(owner)
+
+    response = client.get(report_url(store))
+
+    assert [item.slug for item in response.context["user_stores"]] == [store.slug]
+    assert other_store.name not in response.content.decode()

@@ -1,0 +1,127 @@
+"""Importers for the exports of the Alibaba.com Data Manager (数据管家 / 数据参谋).
+
+parse_file() is the one entry point: it reads the file, finds the table in
+each sheet, recognises the layout from the header and hands the table to the
+parser of that layout. It returns figures and problems and never writes to the
+database; the caller stores nothing when result.errors is not empty.
+"""
+
+import logging
+import pathlib
+
+from django.utils.translation import gettext_noop
+
+from traffic.dimensions import Granularity, Region, Terminal
+
+from .base import ERROR, WARNING, ImportOptions, ImportRejected, ParsedFigure, ParseResult, Problem
+from .reading import UnreadableFile, read_sheets
+from .source_report import parse_source_report
+from .table import SOURCE_REPORT, TREND, VISITOR_DETAILS, ProgressReporter, find_table, is_blank_row
+from .trend import parse_trend
+from .visitor_details import parse_visitor_details
+
+logger = logging.getLogger(__name__)
+
+PARSERS = {
+    SOURCE_REPORT: parse_source_report,
+    TREND: parse_trend,
+    VISITOR_DETAILS: parse_visitor_details,
+}
+
+NO_HEADER_MESSAGE = gettext_noop(
+    "No table header was found in the first 20 rows. Expected a header with a source column such as "
+    "流量渠道 and a visitors column such as 店铺访问人数."
+)
+
+__all__ = ["ImportOptions", "ImportRejected", "ParsedFigure", "ParseResult", "Problem", "parse_file"]
+
+
+def parse_file(path: pathlib.Path, original_name: str, options: ImportOptions, progress=None) -> ParseResult:
+    """Parse an uploaded export into figures, detecting its layout from the content.
+
+    Bad input never raises: it becomes an error Problem in result.problems.
+    progress, when given, is called as progress(rows_read, rows_total) every
+    thousand rows and once at the end.
+    """
+    result = ParseResult()
+    try:
+        parse_into(result, pathlib.Path(path), original_name, options, progress)
+    except Exception:
+        # Last resort, so that a bug shows as a rejected upload and not as a failed task.
+        logger.exception("Importer failed on %s", original_name)
+        result.figures = []
+        result.problems.append(Problem(
+            ERROR, gettext_noop("The file could not be imported because of an internal error. Report it to support."),
+            file=original_name,
+        ))
+    return result
+
+
+def parse_into(result: ParseResult, path: pathlib.Path, original_name: str, options: ImportOptions, progress) -> None:
+    if not check_options(options, original_name, result.problems):
+        return
+
+    try:
+        sheets = read_sheets(path)
+    except UnreadableFile as exc:
+        result.problems.append(Problem(ERROR, exc.message, exc.params, file=original_name))
+        return
+
+    reporter = ProgressReporter(progress, sum(len(sheet.rows) for sheet in sheets))
+    for sheet in sheets:
+        table = find_table(sheet.rows, original_name, sheet.name)
+        if table is None:
+            if not all(is_blank_row(row) for row in sheet.rows) and len(sheets) > 1:
+                result.problems.append(Problem(WARNING, NO_HEADER_MESSAGE, file=original_name, sheet=sheet.name))
+            continue
+        if result.layout and table.layout != result.layout:
+            result.problems.append(Problem(
+                WARNING, gettext_noop("This sheet has another layout than the first sheet and was not imported."),
+                file=original_name, sheet=sheet.name,
+            ))
+            continue
+
+        result.layout = table.layout
+        result.figures.extend(PARSERS[table.layout](table, options, result.problems, reporter))
+        result.rows_read += sum(1 for _number, cells in table.rows if not is_blank_row(cells))
+
+    reporter.finish()
+    finish_result(result, original_name, sheets)
+
+
+def finish_result(result: ParseResult, original_name: str, sheets: list) -> None:
+    """Turn "no table anywhere" into one clear error, and drop the figures of a rejected file."""
+    if not result.layout:
+        has_data = any(not is_blank_row(row) for sheet in sheets for row in sheet.rows)
+        message = NO_HEADER_MESSAGE if has_data else gettext_noop(
+            "The file contains no data. Export the report again and upload the new file."
+        )
+        result.problems = [problem for problem in result.problems if problem.message != NO_HEADER_MESSAGE]
+        sheet = sheets[0].name if len(sheets) == 1 else ""
+        result.problems.append(Problem(ERROR, message, file=original_name, sheet=sheet))
+    elif not result.figures and not result.errors:
+        result.problems.append(Problem(
+            ERROR, gettext_noop("The table has a header but no rows of figures."), file=original_name,
+        ))
+
+    if result.errors:
+        result.figures = []
+
+
+def check_options(options: ImportOptions, original_name: str, problems: list[Problem]) -> bool:
+    """Reject an option value that is not one of the dimension choices."""
+    allowed = {
+        "granularity": Granularity.values,
+        "terminal": Terminal.values,
+        "region": Region.values,
+    }
+    valid = True
+    for name, values in allowed.items():
+        value = getattr(options, name)
+        if value and value not in values:
+            problems.append(Problem(
+                ERROR, gettext_noop("The upload option %(option)s has an unknown value; expected one of %(choices)s."),
+                {"option": name, "choices": ", ".join(values)}, file=original_name, value=value,
+            ))
+            valid = False
+    return valid
