@@ -38,6 +38,12 @@ def require_upload_role(membership: Membership) -> None:
         raise PermissionDenied(_("Your role in this store does not allow uploads."))
 
 
+def require_owner(membership: Membership) -> None:
+    """Raise PermissionDenied unless the member owns the store."""
+    if not membership.is_owner:
+        raise PermissionDenied(_("Only the store owner can do this."))
+
+
 def stores_for_user(user):
     if not user.is_authenticated:
         return Store.objects.none()

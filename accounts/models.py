@@ -123,5 +123,9 @@ class Membership(models.Model):
         return f"{self.user} @ {self.store} ({self.role})"
 
     @property
+    def is_owner(self):
+        return self.role == self.Role.OWNER
+
+    @property
     def can_upload(self):
         return self.role in {self.Role.OWNER, self.Role.ANALYST}

@@ -11,7 +11,7 @@ def make_upload(store, name="test.csv", status=Upload.Status.SUCCEEDED):
         store=store,
         original_name=name,
         stored_name=f"{uuid.uuid4().hex}.upload",
-        sha256="0" * 64,
+        sha256=uuid.uuid4().hex * 2,
         status=status,
     )
 

@@ -113,3 +113,84 @@ def test_store_file_hashes_content(store):
     assert upload.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert upload.original_name == "passwd"
     assert upload.file_path.read_bytes() == b"abc"
+
+
+def test_older_upload_imported_later_stays_replaced(store):
+    older = actions.store_upload_file(store, [b"older"], "older.csv")
+    newer = actions.store_upload_file(store, [b"newer"], "newer.csv")
+
+    for upload, visitors in ((newer, 120), (older, 100)):
+        actions.claim_upload(upload.id)
+        with mock.patch("traffic.importers.parse_file", return_value=ParseResult(figures=[figure("search", visitors)])):
+            actions.run_import(upload.id)
+
+    assert current(store, "search").visitors == 120
+    assert TrafficFigure.objects.filter(source="search", is_current=False).get().upload == older
+
+
+def test_delete_upload_restores_replaced_figures(store, upload_root):
+    first = import_figures(store, [figure("search", 100), figure("direct", 50)], "first.csv")
+    second = import_figures(store, [figure("search", 120), figure("other", 9)], "second.csv")
+
+    actions.delete_upload(second)
+
+    assert current(store, "search").visitors == 100
+    assert current(store, "search").upload == first
+    assert current(store, "direct").visitors == 50
+    assert not TrafficFigure.objects.filter(source="other").exists()
+    assert not second.file_path.exists()
+
+
+def test_delete_older_upload_keeps_newer_current(store):
+    first = import_figures(store, [figure("search", 100)], "first.csv")
+    import_figures(store, [figure("search", 120)], "second.csv")
+
+    actions.delete_upload(first)
+
+    assert current(store, "search").visitors == 120
+    assert TrafficFigure.objects.count() == 1
+
+
+def test_same_file_twice_is_duplicate(store, upload_root):
+    first = actions.store_upload_file(store, [b"same bytes"], "a.csv")
+
+    with pytest.raises(actions.DuplicateUpload) as excinfo:
+        actions.store_upload_file(store, [b"same ", b"bytes"], "b.csv")
+
+    assert excinfo.value.existing == first
+    assert Upload.objects.count() == 1
+    assert [path.name for path in upload_root.iterdir()] == [first.stored_name]
+
+
+def test_same_file_after_failure_is_accepted(store):
+    first = actions.store_upload_file(store, [b"same bytes"], "a.csv")
+    Upload.objects.filter(id=first.id).update(status=Upload.Status.FAILED)
+
+    second = actions.store_upload_file(store, [b"same bytes"], "a.csv")
+
+    assert second.id != first.id
+
+
+def test_same_file_with_other_options_is_accepted(store):
+    actions.store_upload_file(store, [b"same bytes"], "a.csv")
+
+    second = actions.store_upload_file(store, [b"same bytes"], "a.csv", options=actions.ImportOptions(terminal="pc"))
+
+    assert second.terminal == "pc"
+
+
+def test_same_file_in_other_store_is_accepted(store, other_store):
+    actions.store_upload_file(store, [b"same bytes"], "a.csv")
+
+    other = actions.store_upload_file(other_store, [b"same bytes"], "a.csv")
+
+    assert other.store == other_store
+
+
+def test_progress_reports_rows_total(store):
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+
+    actions._progress_reporter(upload.id)(1000, 4000)
+
+    upload.refresh_from_db()
+    assert (upload.rows_read, upload.rows_total, upload.progress_percent) == (1000, 4000, 25)

@@ -52,3 +52,13 @@ def test_command_missing_file(store, tmp_path):
 def test_command_unknown_store(samples_dir):
     with pytest.raises(CommandError):
         run("--store", "nope", str(samples_dir / "traffic-source_week_2026-11-02_all_gbk.csv"))
+
+
+def test_command_same_file_twice(store, samples_dir):
+    path = str(samples_dir / "traffic-source_week_2026-11-02_all_gbk.csv")
+    run("--store", store.slug, path)
+
+    output = run("--store", store.slug, path)
+
+    assert Upload.objects.count() == 1
+    assert str(Upload.objects.get().id) in output

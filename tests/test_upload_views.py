@@ -170,3 +170,83 @@ def test_upload_detail_outsider_on_owner_store_is_404(client, outsider, store):
     response = client.get(reverse("traffic:upload_detail", args=[store.slug, upload.id]))
 
     assert response.status_code == 404
+
+
+def test_upload_same_file_twice_tells_user(client, owner, store, samples_dir, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    post_files(client, store, [sample_file(samples_dir, WEEK_CSV)], django_capture_on_commit_callbacks)
+
+    response = post_files(client, store, [sample_file(samples_dir, WEEK_CSV)], django_capture_on_commit_callbacks)
+    page = client.get(response.url, headers={"Accept-Language": "en"})
+
+    assert Upload.objects.count() == 1
+    assert f"{WEEK_CSV} was already uploaded" in page.content.decode()
+    assert "nothing changed" in page.content.decode()
+
+
+def test_delete_upload_by_owner(client, owner, store, samples_dir, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    post_files(client, store, [sample_file(samples_dir, WEEK_CSV)], django_capture_on_commit_callbacks)
+    upload = Upload.objects.get()
+
+    response = client.post(reverse("traffic:upload_delete", args=[store.slug, upload.id]))
+
+    assert response.status_code == 302
+    assert not Upload.objects.exists()
+    assert not TrafficFigure.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["analyst", "viewer"])
+def test_delete_upload_needs_owner(client, request, store, role):
+    upload = make_upload(store)
+    client.force_login(request.getfixturevalue(role))
+
+    response = client.post(reverse("traffic:upload_delete", args=[store.slug, upload.id]))
+
+    assert response.status_code == 403
+    assert Upload.objects.filter(id=upload.id).exists()
+
+
+def test_delete_upload_outsider_gets_404(client, outsider, store):
+    upload = make_upload(store)
+    client.force_login(outsider)
+
+    response = client.post(reverse("traffic:upload_delete", args=[store.slug, upload.id]))
+
+    assert response.status_code == 404
+    assert Upload.objects.filter(id=upload.id).exists()
+
+
+def test_delete_upload_rejects_get(client, owner, store):
+    upload = make_upload(store)
+    client.force_login(owner)
+
+    response = client.get(reverse("traffic:upload_delete", args=[store.slug, upload.id]))
+
+    assert response.status_code == 405
+
+
+def test_problems_csv_lists_location(client, owner, store, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    bad = "流量来源,时间周期2026-11-02~2026-11-08\n流量渠道,店铺访问人数,店内询盘人数,店内TM咨询人数\n搜索,-5,1,1\n"
+    post_files(client, store, [SimpleUploadedFile("bad.csv", bad.encode())], django_capture_on_commit_callbacks)
+    upload = Upload.objects.get()
+
+    response = client.get(reverse("traffic:upload_problems", args=[store.slug, upload.id]), headers={"Accept-Language": "en"})
+
+    text = response.content.decode("utf-8")
+    assert response["Content-Type"].startswith("text/csv")
+    assert text.startswith("\ufeff")
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "Level,Message,File,Sheet,Row,Column,Value"
+    assert ",bad.csv,,3," in lines[1]
+    assert lines[1].endswith(",-5")
+
+
+def test_problems_csv_outsider_gets_404(client, outsider, store):
+    upload = make_upload(store)
+    client.force_login(outsider)
+
+    response = client.get(reverse("traffic:upload_problems", args=[store.slug, upload.id]))
+
+    assert response.status_code == 404

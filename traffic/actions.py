@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -25,6 +25,14 @@ CHUNK_BYTES = 1024 * 1024
 
 class FileTooLarge(Exception):
     """Raised while a file is being stored, as soon as it passes UPLOAD_MAX_BYTES."""
+
+
+class DuplicateUpload(Exception):
+    """Raised when the store already has this file, with the same options, imported or queued."""
+
+    def __init__(self, existing: Upload):
+        super().__init__(existing.original_name)
+        self.existing = existing
 
 
 def store_upload_file(store, chunks, original_name: str, user=None, options: ImportOptions | None = None) -> Upload:
@@ -55,17 +63,34 @@ def store_upload_file(store, chunks, original_name: str, user=None, options: Imp
         path.unlink(missing_ok=True)
         raise
 
-    return Upload.objects.create(
-        store=store,
-        uploaded_by=user,
-        original_name=Path(original_name).name[:255],
-        stored_name=stored_name,
-        sha256=digest.hexdigest(),
-        size_bytes=size,
-        granularity=options.granularity,
-        terminal=options.terminal,
-        region=options.region,
-    )
+    same_file = {
+        "store": store,
+        "sha256": digest.hexdigest(),
+        "granularity": options.granularity,
+        "terminal": options.terminal,
+        "region": options.region,
+    }
+    existing = _live_upload(same_file)
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return Upload.objects.create(
+                    uploaded_by=user,
+                    original_name=Path(original_name).name[:255],
+                    stored_name=stored_name,
+                    size_bytes=size,
+                    **same_file,
+                )
+        except IntegrityError:
+            # Another request stored the same file a moment ago.
+            existing = _live_upload(same_file)
+
+    path.unlink(missing_ok=True)
+    raise DuplicateUpload(existing)
+
+
+def _live_upload(same_file: dict) -> Upload | None:
+    return Upload.objects.filter(**same_file).exclude(status=Upload.Status.FAILED).order_by("id").first()
 
 
 def enqueue_import(upload: Upload) -> None:
@@ -113,73 +138,125 @@ def fail_upload(upload_id: int, message: str) -> None:
 
 
 def write_figures(upload: Upload, result: ParseResult) -> int:
-    """Make this upload's figures current, superseding earlier rows with the same keys.
+    """Store this upload's figures and make each current unless a newer upload has its key.
 
-    Must run inside a transaction. Rows of earlier uploads stay, marked not
+    Must run inside a transaction. "Newer" means uploaded later (a higher id),
+    whatever order the imports ran in. Rows of earlier uploads stay, marked not
     current, so that deleting this upload can bring them back.
     """
     figures = result.figures
-    store = upload.store
+    current_by_key = _current_rows_for(upload.store, figures)
 
-    by_period = {}
+    superseded = []
+    newer_keys = set()
+    for key, (row_id, upload_id) in current_by_key.items():
+        if upload_id > upload.id:
+            newer_keys.add(key)
+        else:
+            superseded.append(row_id)
+    for start in range(0, len(superseded), 500):
+        TrafficFigure.objects.filter(id__in=superseded[start:start + 500]).update(is_current=False)
+
+    TrafficFigure.objects.bulk_create(
+        [_figure_row(upload, figure, is_current=figure.key() not in newer_keys) for figure in figures],
+        batch_size=1000,
+    )
+    return len(figures)
+
+
+def _current_rows_for(store, figures) -> dict[tuple, tuple[int, int]]:
+    """Return {key: (row id, upload id)} of the current rows that share a key with these figures."""
+    periods_by_slice = {}
     for figure in figures:
-        by_period.setdefault((figure.granularity, figure.terminal, figure.region), set()).add(figure.period_start)
+        periods_by_slice.setdefault((figure.granularity, figure.terminal, figure.region), set()).add(figure.period_start)
 
     new_keys = {figure.key() for figure in figures}
-    for (granularity, terminal, region), period_starts in by_period.items():
-        candidates = TrafficFigure.objects.filter(
+    found = {}
+    for (granularity, terminal, region), period_starts in periods_by_slice.items():
+        rows = TrafficFigure.objects.filter(
             store=store,
             is_current=True,
             granularity=granularity,
             terminal=terminal,
             region=region,
             period_start__in=period_starts,
-        ).values_list("id", *TrafficFigure.KEY_FIELDS)
-        superseded = [row[0] for row in candidates if tuple(row[1:]) in new_keys]
-        for start in range(0, len(superseded), 500):
-            TrafficFigure.objects.filter(id__in=superseded[start:start + 500]).update(is_current=False)
+        ).values_list("id", "upload_id", *TrafficFigure.KEY_FIELDS)
+        for row_id, upload_id, *key in rows:
+            if tuple(key) in new_keys:
+                found[tuple(key)] = (row_id, upload_id)
+    return found
 
-    TrafficFigure.objects.bulk_create(
-        [
-            TrafficFigure(
-                store=store,
-                upload=upload,
-                granularity=figure.granularity,
-                period_start=figure.period_start,
-                terminal=figure.terminal,
-                region=figure.region,
-                source=figure.source,
-                sub_source=figure.sub_source,
-                raw_label=figure.raw_label,
-                visitors=figure.visitors,
-                inquiry_customers=figure.inquiry_customers,
-                tm_customers=figure.tm_customers,
-                feedback_conversion_rate=figure.feedback_conversion_rate,
-                extra=figure.extra,
-                is_current=True,
-            )
-            for figure in figures
-        ],
-        batch_size=1000,
+
+def _figure_row(upload: Upload, figure, is_current: bool) -> TrafficFigure:
+    return TrafficFigure(
+        store=upload.store,
+        upload=upload,
+        granularity=figure.granularity,
+        period_start=figure.period_start,
+        terminal=figure.terminal,
+        region=figure.region,
+        source=figure.source,
+        sub_source=figure.sub_source,
+        raw_label=figure.raw_label,
+        visitors=figure.visitors,
+        inquiry_customers=figure.inquiry_customers,
+        tm_customers=figure.tm_customers,
+        feedback_conversion_rate=figure.feedback_conversion_rate,
+        extra=figure.extra,
+        is_current=is_current,
     )
-    return len(figures)
+
+
+def delete_upload(upload: Upload) -> None:
+    """Delete an upload, its figures and its file; the figures it had replaced become current again."""
+    with transaction.atomic():
+        replaced_keys = list(upload.figures.filter(is_current=True).values_list(*TrafficFigure.KEY_FIELDS))
+        upload.figures.all().delete()
+        _restore_latest(upload.store, replaced_keys)
+        upload.delete()
+
+    upload.file_path.unlink(missing_ok=True)
+    logger.info("upload deleted upload=%s store=%s figures_restored_for=%d keys", upload.id, upload.store_id, len(replaced_keys))
+
+
+def _restore_latest(store, keys) -> None:
+    """For each key, make the row of the newest remaining upload current."""
+    wanted = set(map(tuple, keys))
+    periods_by_slice = {}
+    for granularity, period_start, terminal, region, *_rest in wanted:
+        periods_by_slice.setdefault((granularity, terminal, region), set()).add(period_start)
+
+    newest_by_key = {}
+    for (granularity, terminal, region), period_starts in periods_by_slice.items():
+        rows = TrafficFigure.objects.filter(
+            store=store, granularity=granularity, terminal=terminal, region=region, period_start__in=period_starts
+        ).values_list("id", "upload_id", *TrafficFigure.KEY_FIELDS)
+        for row_id, upload_id, *key in rows:
+            key = tuple(key)
+            if key in wanted and (key not in newest_by_key or upload_id > newest_by_key[key][1]):
+                newest_by_key[key] = (row_id, upload_id)
+
+    restored = [row_id for row_id, _upload_id in newest_by_key.values()]
+    for start in range(0, len(restored), 500):
+        TrafficFigure.objects.filter(id__in=restored[start:start + 500]).update(is_current=True)
 
 
 def _finish(upload: Upload, status: str, result: ParseResult, figures_imported: int) -> None:
     upload.status = status
     upload.layout = result.layout
     upload.rows_read = result.rows_read
+    upload.rows_total = max(upload.rows_total, result.rows_read)
     upload.figures_imported = figures_imported
     upload.messages = [problem.to_dict() for problem in result.problems]
     upload.finished_at = timezone.now()
     upload.save(
-        update_fields=["status", "layout", "rows_read", "figures_imported", "messages", "finished_at"]
+        update_fields=["status", "layout", "rows_read", "rows_total", "figures_imported", "messages", "finished_at"]
     )
 
 
 def _progress_reporter(upload_id: int):
     def report(rows_read: int, rows_total: int) -> None:
-        Upload.objects.filter(id=upload_id).update(rows_read=rows_read)
+        Upload.objects.filter(id=upload_id).update(rows_read=rows_read, rows_total=rows_total)
 
     return report
 

@@ -34,6 +34,7 @@ class Upload(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     layout = models.CharField(_("layout"), max_length=32, blank=True)
     rows_read = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
     figures_imported = models.PositiveIntegerField(default=0)
     # Problems found by the importer, as dicts from importers.base.Problem.to_dict().
     messages = models.JSONField(default=list, blank=True)
@@ -42,6 +43,15 @@ class Upload(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # The same bytes with the same options are imported once per store; a failed
+            # upload does not count, so a file can be tried again after a fix elsewhere.
+            models.UniqueConstraint(
+                fields=["store", "sha256", "granularity", "terminal", "region"],
+                condition=~models.Q(status="failed"),
+                name="upload_one_live_import_per_file",
+            ),
+        ]
         verbose_name = _("upload")
         verbose_name_plural = _("uploads")
 
@@ -53,14 +63,24 @@ class Upload(models.Model):
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
 
     @property
+    def progress_percent(self):
+        if not self.rows_total:
+            return 0
+        return min(100, round(100 * self.rows_read / self.rows_total))
+
+    @property
     def file_path(self):
         return settings.UPLOAD_ROOT / self.stored_name
 
-    def rendered_messages(self):
-        """Return the stored problems as (level, text) pairs in the active language."""
+    def problems(self):
+        """Return the stored problems as importers.base.Problem objects."""
         from traffic.importers.base import Problem
 
-        return [(problem.level, problem.render()) for problem in map(Problem.from_dict, self.messages)]
+        return [Problem.from_dict(data) for data in self.messages]
+
+    def rendered_messages(self):
+        """Return the stored problems as (level, text) pairs in the active language."""
+        return [(problem.level, problem.render()) for problem in self.problems()]
 
     def error_summary(self):
         errors = [text for level, text in self.rendered_messages() if level == "error"]

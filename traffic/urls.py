@@ -1,12 +1,14 @@
 from django.urls import path
 
-from traffic import views
+from traffic import upload_views, views
 
 app_name = "traffic"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("stores/<slug:slug>/", views.traffic_report, name="report"),
-    path("stores/<slug:slug>/uploads/", views.upload_list, name="uploads"),
-    path("stores/<slug:slug>/uploads/<int:upload_id>/", views.upload_detail, name="upload_detail"),
+    path("stores/<slug:slug>/uploads/", upload_views.upload_list, name="uploads"),
+    path("stores/<slug:slug>/uploads/<int:upload_id>/", upload_views.upload_detail, name="upload_detail"),
+    path("stores/<slug:slug>/uploads/<int:upload_id>/delete/", upload_views.upload_delete, name="upload_delete"),
+    path("stores/<slug:slug>/uploads/<int:upload_id>/problems.csv", upload_views.upload_problems_csv, name="upload_problems"),
 ]

@@ -26,11 +26,16 @@ class Problem:
     column: str = ""  # the column's header, or its letter when there is no header
     value: str = ""
 
-    def render(self) -> str:
-        """Return the message in the active language with its location."""
+    def render_message(self) -> str:
+        """Return the message alone in the active language, without its location."""
         text = gettext(self.message)
         if self.params:
             text = text % self.params
+        return text
+
+    def render(self) -> str:
+        """Return the message in the active language with its location."""
+        text = self.render_message()
 
         location = []
         if self.file:

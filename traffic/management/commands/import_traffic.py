@@ -54,6 +54,11 @@ class Command(BaseCommand):
         except actions.FileTooLarge:
             self.stdout.write(_("%(path)s: failed: the file is larger than the upload limit") % {"path": path})
             return False
+        except actions.DuplicateUpload as duplicate:
+            self.stdout.write(
+                _("%(path)s: already imported as upload %(id)s; nothing changed") % {"path": path, "id": duplicate.existing.id}
+            )
+            return True
 
         actions.claim_upload(upload.id)
         upload = actions.run_import(upload.id)

@@ -1,0 +1,169 @@
+"""Upload pages: the upload form and list, an upload's status, its problems and its deletion."""
+
+import csv
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import get_membership_for_user, remember_store, require_owner, require_upload_role
+from traffic import actions
+from traffic.access import get_upload_for_user
+from traffic.forms import UploadForm
+from traffic.importers.base import ImportOptions
+from traffic.models import Upload
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload_list(request, slug):
+    membership = get_membership_for_user(request.user, slug)
+    store = membership.store
+    remember_store(request, store)
+
+    form = UploadForm()
+    if request.method == "POST":
+        require_upload_role(membership)
+        form = UploadForm(request.POST, request.FILES)
+        is_valid = form.is_valid()
+        too_large = getattr(request, "upload_too_large", None)
+        if too_large:
+            form.add_error("files", _too_large_message(too_large))
+        elif is_valid:
+            created = _store_uploads(request, store, form)
+            if created is not None:
+                return _after_upload(store, created, len(form.cleaned_data["files"]), request)
+
+    uploads = store.uploads.select_related("uploaded_by")[:50]
+    return render(
+        request,
+        "traffic/uploads.html",
+        {"store": store, "membership": membership, "form": form, "uploads": uploads},
+    )
+
+
+def _after_upload(store, created, file_count, request):
+    if len(created) == 1 and file_count == 1:
+        return redirect("traffic:upload_detail", slug=store.slug, upload_id=created[0].id)
+    if created:
+        messages.success(request, _("%(count)d files were queued for import.") % {"count": len(created)})
+    return redirect("traffic:uploads", slug=store.slug)
+
+
+def _store_uploads(request, store, form):
+    """Store every file and queue its import; a file over the limit cancels the whole request.
+
+    Returns the new uploads, or None after adding the error to the form. A file
+    the store already has is not stored again; the user is told instead.
+    """
+    options = ImportOptions(
+        granularity=form.cleaned_data["granularity"],
+        terminal=form.cleaned_data["terminal"],
+        region=form.cleaned_data["region"],
+    )
+    created = []
+    try:
+        with transaction.atomic():
+            for uploaded in form.cleaned_data["files"]:
+                try:
+                    upload = actions.store_upload_file(store, uploaded.chunks(), uploaded.name, request.user, options)
+                except actions.DuplicateUpload as duplicate:
+                    messages.info(request, _duplicate_message(duplicate.existing))
+                    continue
+                actions.enqueue_import(upload)
+                created.append(upload)
+    except actions.FileTooLarge as exc:
+        for upload in created:
+            upload.file_path.unlink(missing_ok=True)
+        form.add_error("files", _too_large_message(exc.args[0]))
+        return None
+    return created
+
+
+def _duplicate_message(existing):
+    return _("%(name)s was already uploaded on %(date)s (upload %(id)s); nothing changed.") % {
+        "name": existing.original_name,
+        "date": timezone.localtime(existing.created_at).strftime("%Y-%m-%d %H:%M"),
+        "id": existing.id,
+    }
+
+
+def _too_large_message(name):
+    return _("%(name)s is larger than the limit of %(limit)s MB; nothing was uploaded.") % {
+        "name": name,
+        "limit": actions.upload_limit_mb(),
+    }
+
+
+@login_required
+def upload_detail(request, slug, upload_id):
+    membership = get_membership_for_user(request.user, slug)
+    upload = get_upload_for_user(membership, upload_id)
+
+    context = {
+        "store": membership.store,
+        "membership": membership,
+        "upload": upload,
+        "report_query": _report_query(upload),
+    }
+    # While the import runs, the fragment polls itself; the final fragment has no trigger.
+    template = "traffic/upload_detail.html#upload-status" if request.htmx else "traffic/upload_detail.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _report_query(upload):
+    """Return the report's query string that shows the newest period this upload brought."""
+    if upload.status != Upload.Status.SUCCEEDED:
+        return ""
+    figure = upload.figures.order_by("-period_start", "granularity", "terminal", "region").first()
+    if figure is None:
+        return ""
+    return urlencode(
+        {
+            "granularity": figure.granularity,
+            "terminal": figure.terminal,
+            "region": figure.region,
+            "period": figure.period_start.isoformat(),
+        }
+    )
+
+
+@login_required
+@require_POST
+def upload_delete(request, slug, upload_id):
+    """Delete an upload and its figures; the figures it had replaced come back."""
+    membership = get_membership_for_user(request.user, slug)
+    upload = get_upload_for_user(membership, upload_id)
+    require_owner(membership)
+
+    name = upload.original_name
+    actions.delete_upload(upload)
+    messages.success(request, _("%(name)s and its figures were deleted.") % {"name": name})
+    return redirect("traffic:uploads", slug=membership.store.slug)
+
+
+@login_required
+def upload_problems_csv(request, slug, upload_id):
+    """Download the upload's problems as CSV (UTF-8 with BOM, so Excel on Chinese Windows opens it)."""
+    membership = get_membership_for_user(request.user, slug)
+    upload = get_upload_for_user(membership, upload_id)
+
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="upload-{upload.id}-problems.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_("Level"), _("Message"), _("File"), _("Sheet"), _("Row"), _("Column"), _("Value")])
+    for problem in upload.problems():
+        level = _("Error") if problem.level == "error" else _("Warning")
+        writer.writerow(
+            [level, problem.render_message(), problem.file, problem.sheet, problem.row or "", problem.column, problem.value]
+        )
+    return response
