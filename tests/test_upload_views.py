@@ -250,3 +250,24 @@ def test_problems_csv_outsider_gets_404(client, outsider, store):
     response = client.get(reverse("traffic:upload_problems", args=[store.slug, upload.id]))
 
     assert response.status_code == 404
+
+
+def test_upload_form_period_option(client, owner, store, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    untitled = SimpleUploadedFile("untitled.csv", "流量渠道,店铺访问人数,店内询盘人数,店内TM咨询人数\n搜索,100,3,2\n".encode())
+
+    post_files(client, store, [untitled], django_capture_on_commit_callbacks, period="2026-10-01~2026-10-31")
+
+    search = TrafficFigure.objects.get(source="search")
+    assert (search.granularity, str(search.period_start)) == ("month", "2026-10-01")
+
+
+def test_upload_form_rejects_bad_period(client, owner, store, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    untitled = SimpleUploadedFile("untitled.csv", b"x")
+
+    response = post_files(client, store, [untitled], django_capture_on_commit_callbacks, period="2026-10-31~2026-10-01")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["period"]
+    assert not Upload.objects.exists()

@@ -76,6 +76,8 @@ def store_upload_file(store, chunks, original_name: str, user=None, options: Imp
             with transaction.atomic():
                 return Upload.objects.create(
                     uploaded_by=user,
+                    period_first_day=options.period[0] if options.period else None,
+                    period_last_day=options.period[1] if options.period else None,
                     original_name=Path(original_name).name[:255],
                     stored_name=stored_name,
                     size_bytes=size,
@@ -113,7 +115,7 @@ def run_import(upload_id: int) -> Upload:
     upload = Upload.objects.select_related("store").get(id=upload_id)
     logger.info("import started upload=%s store=%s", upload.id, upload.store_id)
 
-    options = ImportOptions(granularity=upload.granularity, terminal=upload.terminal, region=upload.region)
+    options = upload.import_options()
     result = importers.parse_file(upload.file_path, upload.original_name, options, progress=_progress_reporter(upload.id))
 
     if result.errors:

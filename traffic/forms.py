@@ -1,7 +1,9 @@
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from traffic.dimensions import Granularity, Region, Terminal
+from traffic.importers.base import ImportOptions
+from traffic.importers.values import InvalidValue, parse_period_option
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -31,6 +33,29 @@ class UploadForm(forms.Form):
     granularity = forms.ChoiceField(label=_("Granularity"), choices=_optional(Granularity.choices), required=False)
     terminal = forms.ChoiceField(label=_("Terminal"), choices=_optional(Terminal.choices), required=False)
     region = forms.ChoiceField(label=_("Region"), choices=_optional(Region.choices), required=False)
+    period = forms.CharField(
+        label=_("Period"),
+        required=False,
+        max_length=40,
+        help_text=_("Only for files without a period in their title, for example 2026-11-16~2026-11-22."),
+    )
+
+    def clean_period(self):
+        text = self.cleaned_data["period"].strip()
+        if not text:
+            return None
+        try:
+            return parse_period_option(text)
+        except InvalidValue as exc:
+            raise forms.ValidationError(gettext(exc.message)) from None
+
+    def import_options(self):
+        return ImportOptions(
+            granularity=self.cleaned_data["granularity"],
+            terminal=self.cleaned_data["terminal"],
+            region=self.cleaned_data["region"],
+            period=self.cleaned_data["period"],
+        )
 
 
 class ReportFilterForm(forms.Form):

@@ -30,6 +30,8 @@ class Upload(models.Model):
     granularity = models.CharField(_("granularity"), max_length=8, choices=Granularity.choices, blank=True)
     terminal = models.CharField(_("terminal"), max_length=16, choices=Terminal.choices, blank=True)
     region = models.CharField(_("region"), max_length=16, choices=Region.choices, blank=True)
+    period_first_day = models.DateField(_("period from"), null=True, blank=True)
+    period_last_day = models.DateField(_("period to"), null=True, blank=True)
 
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     layout = models.CharField(_("layout"), max_length=32, blank=True)
@@ -61,6 +63,14 @@ class Upload(models.Model):
     @property
     def is_done(self):
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+    def import_options(self):
+        from traffic.importers.base import ImportOptions
+
+        period = None
+        if self.period_first_day and self.period_last_day:
+            period = (self.period_first_day, self.period_last_day)
+        return ImportOptions(granularity=self.granularity, terminal=self.terminal, region=self.region, period=period)
 
     @property
     def progress_percent(self):

@@ -16,7 +16,6 @@ from accounts.access import get_membership_for_user, remember_store, require_own
 from traffic import actions
 from traffic.access import get_upload_for_user
 from traffic.forms import UploadForm
-from traffic.importers.base import ImportOptions
 from traffic.models import Upload
 
 
@@ -62,11 +61,7 @@ def _store_uploads(request, store, form):
     Returns the new uploads, or None after adding the error to the form. A file
     the store already has is not stored again; the user is told instead.
     """
-    options = ImportOptions(
-        granularity=form.cleaned_data["granularity"],
-        terminal=form.cleaned_data["terminal"],
-        region=form.cleaned_data["region"],
-    )
+    options = form.import_options()
     created = []
     try:
         with transaction.atomic():

@@ -30,8 +30,17 @@ class Problem:
         """Return the message alone in the active language, without its location."""
         text = gettext(self.message)
         if self.params:
-            text = text % self.params
+            text = text % self._display_params()
         return text
+
+    def _display_params(self) -> dict:
+        """Show a granularity code (day, week, month) by its label in the active language."""
+        from traffic.dimensions import Granularity
+
+        params = dict(self.params)
+        if params.get("granularity") in Granularity.values:
+            params["granularity"] = str(Granularity(params["granularity"]).label)
+        return params
 
     def render(self) -> str:
         """Return the message in the active language with its location."""
@@ -67,6 +76,8 @@ class ImportOptions:
     granularity: str = ""
     terminal: str = ""
     region: str = ""
+    # (first day, last day) for files that state no period of their own.
+    period: tuple[datetime.date, datetime.date] | None = None
 
 
 @dataclass

@@ -26,7 +26,7 @@ def parse_source_report(
     table: Table, options: ImportOptions, problems: list[Problem], progress: ProgressReporter
 ) -> list[ParsedFigure]:
     """Parse one sheet's traffic-source table; errors and warnings go to problems."""
-    preamble = read_preamble(table)
+    preamble = read_preamble(table, options)
     problems.extend(preamble.problems)
 
     period = choose_period(table, preamble, options, problems)

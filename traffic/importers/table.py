@@ -163,8 +163,11 @@ def classify_layout(columns: dict[str, int]) -> str | None:
     return None
 
 
-def read_preamble(table: Table) -> Preamble:
-    """Read the period, terminal and region stated in the rows above the header."""
+def read_preamble(table: Table, options) -> Preamble:
+    """Read the period, terminal and region stated in the rows above the header.
+
+    A period given with the upload replaces the stated one, with a warning when they differ.
+    """
     preamble = Preamble()
 
     for number, cells in enumerate(table.preamble, start=1):
@@ -174,7 +177,20 @@ def read_preamble(table: Table) -> Preamble:
         read_period_line(table, preamble, number, text)
         read_setting_line(table, preamble, number, text)
 
+    if options.period:
+        if preamble.period and preamble.period != options.period:
+            preamble.problems.append(table.problem(
+                WARNING,
+                gettext_noop("The file states the period %(stated)s, but the upload sets %(chosen)s; %(chosen)s is used."),
+                {"stated": format_period(preamble.period), "chosen": format_period(options.period)},
+            ))
+        preamble.period = options.period
+
     return preamble
+
+
+def format_period(period: tuple[datetime.date, datetime.date]) -> str:
+    return f"{period[0].isoformat()}~{period[1].isoformat()}"
 
 
 def read_period_line(table: Table, preamble: Preamble, number: int, text: str) -> None:

@@ -26,7 +26,7 @@ def parse_trend(
     table: Table, options: ImportOptions, problems: list[Problem], progress: ProgressReporter
 ) -> list[ParsedFigure]:
     """Parse one sheet's trend table; errors and warnings go to problems."""
-    preamble = read_preamble(table)
+    preamble = read_preamble(table, options)
     problems.extend(preamble.problems)
     default_terminal, region = choose_terminal_and_region(table, preamble, options, problems)
     granularity = options.granularity or Granularity.DAY

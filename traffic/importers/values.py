@@ -187,3 +187,16 @@ def find_period(text: str) -> tuple[datetime.date, datetime.date] | None:
     start = date_from_match(groups[0:6])
     end = date_from_match(groups[6:12])
     return start, end
+
+
+def parse_period_option(text: str) -> tuple[datetime.date, datetime.date]:
+    """Parse a period given with an upload, such as 2026-11-16~2026-11-22.
+
+    Raises InvalidValue when the text is not one period whose end is on or after its start.
+    """
+    period = find_period(text)
+    if period is None:
+        raise InvalidValue(gettext_noop("Enter the period as first day~last day, for example 2026-11-16~2026-11-22."))
+    if period[1] < period[0]:
+        raise InvalidValue(gettext_noop("The period ends before it starts."))
+    return period

@@ -59,7 +59,7 @@ def parse_visitor_details(
     table: Table, options: ImportOptions, problems: list[Problem], progress: ProgressReporter
 ) -> list[ParsedFigure]:
     """Parse one sheet of visits into daily figures; errors and warnings go to problems."""
-    preamble = read_preamble(table)
+    preamble = read_preamble(table, options)
     problems.extend(preamble.problems)
     if options.granularity not in ("", Granularity.DAY):
         problems.append(table.problem(ERROR, gettext_noop(

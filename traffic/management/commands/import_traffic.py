@@ -1,3 +1,4 @@
+import argparse
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,9 +8,17 @@ from accounts.models import Store
 from traffic import actions
 from traffic.dimensions import Granularity, Region, Terminal
 from traffic.importers.base import ImportOptions
+from traffic.importers.values import InvalidValue, parse_period_option
 from traffic.models import Upload
 
 READ_BLOCK = 1024 * 1024
+
+
+def period_argument(text):
+    try:
+        return parse_period_option(text)
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(_(exc.message)) from None
 
 
 class Command(BaseCommand):
@@ -25,13 +34,19 @@ class Command(BaseCommand):
         parser.add_argument("--granularity", choices=Granularity.values, default="", help="Period length of the figures.")
         parser.add_argument("--terminal", choices=Terminal.values, default="", help="Terminal of the figures.")
         parser.add_argument("--region", choices=Region.values, default="", help="all, or exclude_cn for traffic without mainland China.")
+        parser.add_argument(
+            "--period", type=period_argument, default=None, metavar="FIRST~LAST",
+            help="Period of files that state none in their title, e.g. 2026-11-16~2026-11-22.",
+        )
 
     def handle(self, *args, **opts):
         store = Store.objects.filter(slug=opts["store"]).first()
         if store is None:
             raise CommandError(_("Store %(slug)s not found.") % {"slug": opts["store"]})
 
-        options = ImportOptions(granularity=opts["granularity"], terminal=opts["terminal"], region=opts["region"])
+        options = ImportOptions(
+            granularity=opts["granularity"], terminal=opts["terminal"], region=opts["region"], period=opts["period"]
+        )
         failed = 0
         for name in opts["files"]:
             if not self._import_one(store, Path(name), options):
