@@ -194,3 +194,16 @@ def test_progress_reports_rows_total(store):
 
     upload.refresh_from_db()
     assert (upload.rows_read, upload.rows_total, upload.progress_percent) == (1000, 4000, 25)
+
+
+def test_enqueue_failure_marks_upload_failed(store, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+    with mock.patch("traffic.tasks.import_upload.delay", side_effect=OperationalError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.enqueue_import(upload)
+
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.FAILED
+    assert upload.messages[0]["message"] == actions.IMPORT_NOT_QUEUED

@@ -160,6 +160,7 @@ def test_worker_imports_week_report(transactional_db, worker, worker_settings, s
     upload = _wait_until_done(upload, worker)
 
     assert upload.status == Upload.Status.SUCCEEDED, upload.messages
+    assert f"import succeeded upload={upload.id} " in worker.log_path.read_text()
     assert upload.layout == "traffic_source_report"
     assert upload.started_at is not None
     assert upload.figures_imported == 28
@@ -191,6 +192,7 @@ def test_worker_fails_unknown_layout(transactional_db, worker, worker_settings, 
     upload = _wait_until_done(upload, worker)
 
     assert upload.status == Upload.Status.FAILED
+    assert f"import rejected upload={upload.id} " in worker.log_path.read_text()
     assert upload.figures_imported == 0
     assert upload.figures.count() == 0
     assert TrafficFigure.objects.filter(store=store).count() == 0

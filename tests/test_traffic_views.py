@@ -71,7 +71,7 @@ def test_report_lists_only_periods_with_data(client, owner, store, figures):
 
     response = client.get(report_url(store, granularity="day"))
 
-    assert response.context["periods"] == [DAY, DAY - datetime.timedelta(days=1)]
+    assert response.context["periods"] == [(DAY, "2026-11-03"), (DAY - datetime.timedelta(days=1), "2026-11-02")]
     assert response.context["period"] == DAY
 
 
@@ -104,6 +104,14 @@ def test_report_filters_by_terminal(client, owner, store, figures):
 
     assert response.context["table"] is None
     assert response.context["periods"] == []
+
+
+def test_period_labels_by_granularity():
+    from traffic.dimensions import period_label
+
+    assert period_label("day", DAY) == "2026-11-03"
+    assert period_label("week", datetime.date(2026, 11, 2)) == "2026-11-02 ~ 2026-11-08"
+    assert period_label("month", datetime.date(2026, 10, 1)) == "2026-10"
 
 
 def test_report_htmx_returns_partial(client, owner, store, figures):
@@ -171,3 +179,11 @@ def test_store_switcher_lists_only_own_stores(client, owner, store, other_store)
 
     assert [item.slug for item in response.context["user_stores"]] == [store.slug]
     assert other_store.name not in response.content.decode()
+
+
+def test_report_htmx_pushes_shown_filters(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(report_url(store, granularity="day", period="2020-01-01"), headers={"HX-Request": "true"})
+
+    assert response["HX-Push-Url"] == report_url(store, granularity="day", terminal="all", region="all", period="2026-11-03")

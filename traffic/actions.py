@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
+from kombu.exceptions import OperationalError
 
 from traffic import importers
 from traffic.importers.base import ERROR, ImportOptions, ParseResult, Problem
@@ -97,9 +98,18 @@ def _live_upload(same_file: dict) -> Upload | None:
 
 def enqueue_import(upload: Upload) -> None:
     """Queue the import once the transaction that created the upload commits."""
+    transaction.on_commit(lambda: _send_import(upload.id))
+
+
+def _send_import(upload_id: int) -> None:
     from traffic.tasks import import_upload
 
-    transaction.on_commit(lambda: import_upload.delay(upload.id))
+    try:
+        import_upload.delay(upload_id)
+    except (OperationalError, OSError):
+        # The broker is unreachable: fail visibly instead of leaving the upload queued forever.
+        logger.exception("import could not be queued upload=%s", upload_id)
+        fail_upload(upload_id, IMPORT_NOT_QUEUED)
 
 
 def claim_upload(upload_id: int) -> bool:
@@ -263,6 +273,7 @@ def _progress_reporter(upload_id: int):
     return report
 
 
+IMPORT_NOT_QUEUED = gettext_noop("The import could not be queued because the task queue is unavailable. Please upload the file again later.")
 IMPORT_CRASHED = gettext_noop("The import stopped because of an internal error. Please upload the file again or contact support.")
 
 

@@ -52,3 +52,12 @@ def period_start_of(granularity: str, day: datetime.date) -> datetime.date:
     if granularity == Granularity.MONTH:
         return day.replace(day=1)
     return day
+
+
+def period_label(granularity: str, period_start: datetime.date) -> str:
+    """Return how a period reads on screen: 2026-11-03, 2026-11-02 ~ 2026-11-08 or 2026-10."""
+    if granularity == Granularity.MONTH:
+        return period_start.strftime("%Y-%m")
+    if granularity == Granularity.WEEK:
+        return f"{period_start.isoformat()} ~ {period_end(granularity, period_start).isoformat()}"
+    return period_start.isoformat()

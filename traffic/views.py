@@ -1,9 +1,12 @@
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.access import SESSION_STORE_KEY, get_membership_for_user, remember_store, stores_for_user
 from traffic import queries
-from traffic.dimensions import Granularity
+from traffic.dimensions import Granularity, period_label
 from traffic.forms import ReportFilterForm
 
 # How many periods the trend chart shows, ending at the chosen period.
@@ -50,7 +53,8 @@ def traffic_report(request, slug):
         "terminal": terminal,
         "region": region,
         "period": period,
-        "periods": periods,
+        "periods": [(start, period_label(granularity, start)) for start in periods],
+        "period_label": period_label(granularity, period) if period else "",
         "form": form,
         "table": table,
         "trend": trend,
@@ -58,7 +62,17 @@ def traffic_report(request, slug):
     template = "traffic/report.html#report-body" if request.htmx else "traffic/report.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
+    if request.htmx:
+        # Put the filters actually shown in the address bar, not a period that had no data.
+        response["HX-Push-Url"] = _report_url(store, granularity, terminal, region, period)
     return response
+
+
+def _report_url(store, granularity, terminal, region, period):
+    query = {"granularity": granularity, "terminal": terminal, "region": region}
+    if period:
+        query["period"] = period.isoformat()
+    return f"{reverse('traffic:report', args=[store.slug])}?{urlencode(query)}"
 
 
 def _granularity_with_data(store, terminal, region):
