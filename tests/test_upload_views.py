@@ -20,9 +20,9 @@ def sample_file(samples_dir, name):
     return SimpleUploadedFile(name, (samples_dir / name).read_bytes())
 
 
-def post_files(client, store, files, capture, **options):
+def post_files(client, store, files, capture, headers=None, **options):
     with capture(execute=True):
-        return client.post(uploads_url(store), {"files": files, **options})
+        return client.post(uploads_url(store), {"files": files, **options}, headers=headers)
 
 
 def test_upload_imports_sample_through_task(client, analyst, store, samples_dir, django_capture_on_commit_callbacks):
@@ -176,8 +176,9 @@ def test_upload_same_file_twice_tells_user(client, owner, store, samples_dir, dj
     client.force_login(owner)
     post_files(client, store, [sample_file(samples_dir, WEEK_CSV)], django_capture_on_commit_callbacks)
 
-    response = post_files(client, store, [sample_file(samples_dir, WEEK_CSV)], django_capture_on_commit_callbacks)
-    page = client.get(response.url, headers={"Accept-Language": "en"})
+    english = {"Accept-Language": "en"}
+    response = post_files(client, store, [sample_file(samples_dir, WEEK_CSV)], django_capture_on_commit_callbacks, english)
+    page = client.get(response.url, headers=english)
 
     assert Upload.objects.count() == 1
     assert f"{WEEK_CSV} was already uploaded" in page.content.decode()
