@@ -5,6 +5,7 @@ import random
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -389,7 +390,10 @@ def test_invalid_count_names_cell(tmp_path):
     error = result.errors[0]
     assert (error.row, error.column, error.value) == (3, "店铺访问人数", "many")
     assert "Expected a number" in error.message
-    assert "row 3" in error.render()
+    with translation.override("en"):
+        assert "row 3" in error.render()
+    with translation.override("zh-hans"):
+        assert "第 3 行" in error.render()
 
 
 TREND_HEADER = "日期,终端,流量渠道,店铺访问人数,店内询盘人数,店内TM咨询人数"

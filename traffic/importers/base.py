@@ -9,7 +9,7 @@ import datetime
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 ERROR = "error"
 WARNING = "warning"
@@ -59,7 +59,9 @@ class Problem:
             location.append(gettext("value “%(value)s”") % {"value": self.value})
         if not location:
             return text
-        return f"{text} ({', '.join(location)})"
+        # Translators: separates the parts of a location such as "file a.csv, row 3".
+        separator = pgettext("location separator", ", ")
+        return gettext("%(message)s (%(location)s)") % {"message": text, "location": separator.join(location)}
 
     def to_dict(self) -> dict:
         return asdict(self)
