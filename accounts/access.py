@@ -52,3 +52,29 @@ def stores_for_user(user):
 
 def remember_store(request, store: Store) -> None:
     request.session[SESSION_STORE_KEY] = store.slug
+
+
+class ApiUnauthorized(Exception):
+    """Raised when an API request carries neither a valid token nor a logged-in session."""
+
+
+def get_api_access(request, slug: str, token_required: bool = False) -> tuple[Store, bool]:
+    """Return the store an API request may use and whether it may upload.
+
+    A bearer token opens only its own store: any other slug is 404, like a store
+    that does not exist. Without a token, the logged-in user's membership decides.
+    """
+    from accounts.tokens import token_from_request
+
+    if request.headers.get("Authorization"):
+        token = token_from_request(request)
+        if token is None:
+            raise ApiUnauthorized
+        if token.store.slug != slug:
+            raise Http404(_("Store not found."))
+        return token.store, True
+
+    if token_required or not request.user.is_authenticated:
+        raise ApiUnauthorized
+    membership = get_membership_for_user(request.user, slug)
+    return membership.store, membership.can_upload

@@ -129,3 +129,35 @@ class Membership(models.Model):
     @property
     def can_upload(self):
         return self.role in {self.Role.OWNER, self.Role.ANALYST}
+
+
+class ApiToken(models.Model):
+    """A store's secret for scripts: upload files and read figures through the API.
+
+    Only a SHA-256 hash of the token is stored; the token itself is shown once,
+    when it is created. A token has analyst rights in its own store and none elsewhere.
+    """
+
+    PREFIX = "tsa_"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    # The first characters after PREFIX, shown in lists so owners can tell tokens apart.
+    hint = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.PREFIX}{self.hint}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None

@@ -92,6 +92,31 @@ def store_upload_file(store, chunks, original_name: str, user=None, options: Imp
     raise DuplicateUpload(existing)
 
 
+def store_upload_files(store, files, user=None, options: ImportOptions | None = None):
+    """Store several uploaded files and queue their imports, all or none.
+
+    Returns (new uploads, existing uploads that the same files already made).
+    A file over the size limit raises FileTooLarge and keeps none of the files.
+    """
+    created = []
+    duplicates = []
+    try:
+        with transaction.atomic():
+            for uploaded in files:
+                try:
+                    upload = store_upload_file(store, uploaded.chunks(), uploaded.name, user, options)
+                except DuplicateUpload as duplicate:
+                    duplicates.append(duplicate.existing)
+                    continue
+                enqueue_import(upload)
+                created.append(upload)
+    except FileTooLarge:
+        for upload in created:
+            upload.file_path.unlink(missing_ok=True)
+        raise
+    return created, duplicates
+
+
 def _live_upload(same_file: dict) -> Upload | None:
     return Upload.objects.filter(**same_file).exclude(status=Upload.Status.FAILED).order_by("id").first()
 

@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -61,23 +60,16 @@ def _store_uploads(request, store, form):
     Returns the new uploads, or None after adding the error to the form. A file
     the store already has is not stored again; the user is told instead.
     """
-    options = form.import_options()
-    created = []
     try:
-        with transaction.atomic():
-            for uploaded in form.cleaned_data["files"]:
-                try:
-                    upload = actions.store_upload_file(store, uploaded.chunks(), uploaded.name, request.user, options)
-                except actions.DuplicateUpload as duplicate:
-                    messages.info(request, _duplicate_message(duplicate.existing))
-                    continue
-                actions.enqueue_import(upload)
-                created.append(upload)
+        created, duplicates = actions.store_upload_files(
+            store, form.cleaned_data["files"], request.user, form.import_options()
+        )
     except actions.FileTooLarge as exc:
-        for upload in created:
-            upload.file_path.unlink(missing_ok=True)
         form.add_error("files", _too_large_message(exc.args[0]))
         return None
+
+    for existing in duplicates:
+        messages.info(request, _duplicate_message(existing))
     return created
 
 
