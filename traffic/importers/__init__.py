@@ -9,6 +9,7 @@ database; the caller stores nothing when result.errors is not empty.
 import logging
 import pathlib
 
+from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from traffic.dimensions import Granularity, Region, Terminal
@@ -67,7 +68,15 @@ def parse_into(result: ParseResult, path: pathlib.Path, original_name: str, opti
         result.problems.append(Problem(ERROR, exc.message, exc.params, file=original_name))
         return
 
-    reporter = ProgressReporter(progress, sum(len(sheet.rows) for sheet in sheets))
+    rows_total = sum(len(sheet.rows) for sheet in sheets)
+    if rows_total > settings.IMPORT_MAX_ROWS:
+        result.problems.append(Problem(
+            ERROR, gettext_noop("The file has %(count)s rows; at most %(limit)s rows are imported from one file. Split it into smaller files."),
+            {"count": rows_total, "limit": settings.IMPORT_MAX_ROWS}, file=original_name,
+        ))
+        return
+
+    reporter = ProgressReporter(progress, rows_total)
     for sheet in sheets:
         table = find_table(sheet.rows, original_name, sheet.name)
         if table is None:

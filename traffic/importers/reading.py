@@ -10,8 +10,10 @@ import codecs
 import csv
 import io
 import pathlib
+import zipfile
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils.translation import gettext_noop
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -60,7 +62,49 @@ def read_sheets(path: pathlib.Path) -> list[Sheet]:
     return [Sheet(name="", rows=read_delimited_text(decode_text(data)))]
 
 
+def check_zip_container(data: bytes) -> None:
+    """Reject an .xlsx/.ods whose unpacked size, entry count or XML could exhaust the worker.
+
+    Runs before the workbook is opened, on the zip directory only, plus the start
+    of each XML part: a DOCTYPE there can declare entities ("billion laughs"),
+    and spreadsheet files written by Excel, WPS or LibreOffice never need one.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(
+            gettext_noop("The file looks like an .xlsx workbook but its zip container is damaged (%(detail)s)."),
+            {"detail": str(exc)},
+        ) from exc
+
+    if len(entries) > settings.XLSX_MAX_ENTRIES:
+        raise UnreadableFile(
+            gettext_noop("The workbook has %(count)s parts; at most %(limit)s are accepted."),
+            {"count": len(entries), "limit": settings.XLSX_MAX_ENTRIES},
+        )
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > settings.XLSX_MAX_UNCOMPRESSED_BYTES:
+        raise UnreadableFile(
+            gettext_noop("The workbook unpacks to %(size)s MB; at most %(limit)s MB are accepted."),
+            {"size": unpacked // (1024 * 1024), "limit": settings.XLSX_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)},
+        )
+
+    for entry in entries:
+        if not entry.filename.endswith((".xml", ".rels")):
+            continue
+        with archive.open(entry) as part:
+            head = part.read(4096)
+        if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+            raise UnreadableFile(
+                gettext_noop("The workbook part %(part)s declares XML entities, which are not accepted."),
+                {"part": entry.filename},
+            )
+
+
 def read_workbook(data: bytes) -> list[Sheet]:
+    if data.startswith(ZIP_MAGIC):
+        check_zip_container(data)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
