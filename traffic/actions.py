@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
-from traffic import importers
+from traffic import importers, labels
+from traffic.importers.figures import UNKNOWN_LABEL_MESSAGE
 from traffic.importers.base import ERROR, ImportOptions, ParseResult, Problem
 from traffic.models import TrafficFigure, Upload
 
@@ -152,6 +153,7 @@ def run_import(upload_id: int) -> Upload:
 
     options = upload.import_options()
     result = importers.parse_file(upload.file_path, upload.original_name, options, progress=_progress_reporter(upload.id))
+    labels.apply_mappings_to_figures(result.figures, result.problems, UNKNOWN_LABEL_MESSAGE)
 
     if result.errors:
         _finish(upload, Upload.Status.FAILED, result, figures_imported=0)

@@ -152,3 +152,27 @@ class TrafficFigure(models.Model):
 
     def __str__(self):
         return f"{self.store_id} {self.granularity} {self.period_start} {self.terminal}/{self.region} {self.source}.{self.sub_source}"
+
+
+class LabelMapping(models.Model):
+    """An administrator's decision that a source label the taxonomy does not know belongs to a sub-source.
+
+    `label` is stored folded with taxonomy.normalize_label, so full-width and
+    spacing variants of the same label share one mapping. The mapping applies
+    to later imports and, when saved, to the figures already imported.
+    """
+
+    label = models.CharField(_("label"), max_length=200, unique=True)
+    display_label = models.CharField(_("label as first seen"), max_length=200)
+    source = models.CharField(_("category"), max_length=32)
+    sub_source = models.CharField(_("sub-source code"), max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "sub_source", "label"]
+        verbose_name = _("source label mapping")
+        verbose_name_plural = _("source label mappings")
+
+    def __str__(self):
+        return f"{self.display_label} → {self.source}.{self.sub_source}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traffic import upload_views, views
+from traffic import staff_views, upload_views, views
 
 app_name = "traffic"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("stores/<slug:slug>/uploads/<int:upload_id>/", upload_views.upload_detail, name="upload_detail"),
     path("stores/<slug:slug>/uploads/<int:upload_id>/delete/", upload_views.upload_delete, name="upload_delete"),
     path("stores/<slug:slug>/uploads/<int:upload_id>/problems.csv", upload_views.upload_problems_csv, name="upload_problems"),
+    path("staff/labels/", staff_views.label_mappings, name="label_mappings"),
 ]
