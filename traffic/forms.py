@@ -1,9 +1,19 @@
 from django import forms
 from django.utils.translation import gettext, gettext_lazy as _
 
-from traffic.dimensions import Granularity, Region, Terminal
+from traffic.dimensions import Granularity, Region, Terminal, period_end, period_start_of
 from traffic.importers.base import ImportOptions
 from traffic.importers.values import InvalidValue, parse_period_option
+from traffic.report.filters import (
+    DEFAULT_SERIES,
+    MAX_RANGE_DAYS,
+    SORT_CHOICES,
+    Metric,
+    RangePreset,
+    ReportFilters,
+    preset_days,
+    series_choices,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -59,18 +69,87 @@ class UploadForm(forms.Form):
 
 
 class ReportFilterForm(forms.Form):
-    """The traffic page's filters; every field has a default so a bare URL works."""
+    """The traffic page's filters. Every field has a default, so a bare URL works.
+
+    An invalid value falls back to its default and its error is shown beside the filters.
+    """
 
     granularity = forms.ChoiceField(label=_("Granularity"), choices=Granularity.choices, required=False)
+    range = forms.ChoiceField(label=_("Range"), choices=RangePreset.choices, required=False)
+    start = forms.DateField(label=_("From"), required=False)
+    end = forms.DateField(label=_("To"), required=False)
+    # A single period, as links from an upload give it; it becomes a custom range of that period.
+    period = forms.DateField(label=_("Period"), required=False)
     terminal = forms.ChoiceField(label=_("Terminal"), choices=Terminal.choices, required=False)
     region = forms.ChoiceField(label=_("Region"), choices=Region.choices, required=False)
-    period = forms.DateField(label=_("Period"), required=False)
+    sort = forms.ChoiceField(label=_("Sort"), choices=[(key, key) for key in SORT_CHOICES], required=False)
+    metric = forms.ChoiceField(label=_("Chart metric"), choices=Metric.choices, required=False)
+    series = forms.MultipleChoiceField(label=_("Chart sources"), choices=(), required=False)
 
-    def cleaned_or_default(self):
-        data = self.cleaned_data if self.is_valid() else {}
-        return (
-            data.get("granularity") or Granularity.DAY,
-            data.get("terminal") or Terminal.ALL,
-            data.get("region") or Region.ALL,
-            data.get("period"),
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].choices = series_choices()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if cleaned.get("range") != RangePreset.CUSTOM:
+            return cleaned
+
+        if not start or not end:
+            self.add_error("end", gettext("A custom range needs both a first and a last day."))
+        elif start > end:
+            self.add_error("end", gettext("The last day of the range is before its first day. Swap the two dates."))
+        elif (end - start).days + 1 > MAX_RANGE_DAYS:
+            self.add_error(
+                "end",
+                gettext("The range is longer than %(days)d days. Choose a shorter range.") % {"days": MAX_RANGE_DAYS},
+            )
+        return cleaned
+
+    def valid_value(self, name, default=None):
+        """Return the cleaned value of one field, or the default when it is missing or invalid."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        if name in self.errors:
+            return default
+        return self.cleaned_data.get(name) or default
+
+    def filters(self, store, today, default_granularity, newest_period) -> ReportFilters:
+        """Resolve the form to ReportFilters in the store's reporting time zone.
+
+        newest_period(granularity, terminal, region) returns the newest period start with data, or None.
+        """
+        granularity = self.valid_value("granularity") or default_granularity
+        terminal = self.valid_value("terminal", Terminal.ALL)
+        region = self.valid_value("region", Region.ALL)
+        preset = self.valid_value("range")
+        period = self.valid_value("period")
+
+        first_day = last_day = None
+        if preset is None and period is not None:
+            preset = RangePreset.CUSTOM
+            first_day = period_start_of(granularity, period)
+            last_day = period_end(granularity, first_day)
+        elif preset == RangePreset.CUSTOM and "end" not in self.errors and "start" not in self.errors:
+            first_day, last_day = self.cleaned_data["start"], self.cleaned_data["end"]
+        elif preset not in (None, RangePreset.LATEST, RangePreset.CUSTOM):
+            first_day, last_day = preset_days(preset, today)
+
+        if first_day is None:
+            preset = RangePreset.LATEST
+            newest = newest_period(granularity, terminal, region)
+            if newest is not None:
+                first_day, last_day = newest, period_end(granularity, newest)
+
+        return ReportFilters(
+            granularity=granularity,
+            terminal=terminal,
+            region=region,
+            preset=preset,
+            first_day=first_day,
+            last_day=last_day,
+            sort=self.valid_value("sort", ""),
+            metric=self.valid_value("metric", Metric.VISITORS),
+            series=tuple(self.valid_value("series", DEFAULT_SERIES)),
         )

@@ -70,7 +70,9 @@ class Upload(models.Model):
         period = None
         if self.period_first_day and self.period_last_day:
             period = (self.period_first_day, self.period_last_day)
-        return ImportOptions(granularity=self.granularity, terminal=self.terminal, region=self.region, period=period)
+        return ImportOptions(
+            granularity=self.granularity, terminal=self.terminal, region=self.region, period=period, store=self.store.slug
+        )
 
     @property
     def progress_percent(self):

@@ -16,8 +16,9 @@ from traffic.dimensions import Granularity, Region, Terminal
 
 from .base import ERROR, WARNING, ImportOptions, ImportRejected, ParsedFigure, ParseResult, Problem
 from .reading import UnreadableFile, read_sheets
+from .canonical import parse_canonical
 from .source_report import parse_source_report
-from .table import SOURCE_REPORT, TREND, VISITOR_DETAILS, ProgressReporter, find_table, is_blank_row
+from .table import CANONICAL, SOURCE_REPORT, TREND, VISITOR_DETAILS, ProgressReporter, find_table, is_blank_row
 from .trend import parse_trend
 from .visitor_details import parse_visitor_details
 
@@ -27,6 +28,7 @@ PARSERS = {
     SOURCE_REPORT: parse_source_report,
     TREND: parse_trend,
     VISITOR_DETAILS: parse_visitor_details,
+    CANONICAL: parse_canonical,
 }
 
 NO_HEADER_MESSAGE = gettext_noop(

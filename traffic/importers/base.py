@@ -80,6 +80,9 @@ class ImportOptions:
     region: str = ""
     # (first day, last day) for files that state no period of their own.
     period: tuple[datetime.date, datetime.date] | None = None
+    # Slug of the store being imported into; a canonical row naming another store is an error.
+    # "" in a bulk import, where every canonical row must name its store.
+    store: str = ""
 
 
 @dataclass
@@ -96,6 +99,8 @@ class ParsedFigure:
     tm_customers: int | None = None
     feedback_conversion_rate: Decimal | None = None
     extra: dict = field(default_factory=dict)
+    # Slug of the store a multi-store canonical file names on this row; "" in every other layout.
+    store: str = ""
 
     def key(self) -> tuple:
         return (

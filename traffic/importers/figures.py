@@ -150,7 +150,7 @@ class FigureCollector:
         self.figures: dict[tuple, tuple[ParsedFigure, int]] = {}
 
     def add(self, number: int, figure: ParsedFigure, label: str) -> None:
-        key = figure.key()
+        key = (figure.store, *figure.key())
         if key not in self.figures:
             self.figures[key] = (figure, number)
             return

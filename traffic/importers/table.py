@@ -21,6 +21,7 @@ HEADER_SEARCH_ROWS = 20
 SOURCE_REPORT = "traffic_source_report"
 TREND = "trend"
 VISITOR_DETAILS = "visitor_details"
+CANONICAL = "canonical"
 
 # Column role -> header texts seen in Chinese and English exports.
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -130,8 +131,11 @@ def find_table(rows: list[list], file: str, sheet: str) -> Table | None:
     """Return the table whose header is on one of the first 20 rows, or None if there is no known header."""
     for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
         headers = [fold_text(cell_text(cell)) for cell in cells]
-        columns = match_columns(headers)
-        layout = classify_layout(columns)
+        columns = canonical_columns(headers)
+        layout = CANONICAL if columns is not None else None
+        if layout is None:
+            columns = match_columns(headers)
+            layout = classify_layout(columns)
         if layout is None:
             continue
 
@@ -141,6 +145,12 @@ def find_table(rows: list[list], file: str, sheet: str) -> Table | None:
             columns=columns, preamble=rows[:index], rows=data_rows,
         )
     return None
+
+
+def canonical_columns(headers: list[str]) -> dict[str, int] | None:
+    from .canonical import canonical_columns as match_canonical
+
+    return match_canonical(headers)
 
 
 def match_columns(headers: list[str]) -> dict[str, int]:

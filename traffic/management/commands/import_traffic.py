@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Store
 from traffic import actions
+from traffic.bulk import bulk_import
 from traffic.dimensions import Granularity, Region, Terminal
 from traffic.importers.base import ImportOptions
 from traffic.importers.values import InvalidValue, parse_period_option
@@ -30,7 +31,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="Export files (.xls, .xlsx, .csv, .txt).")
-        parser.add_argument("--store", required=True, help="Slug of the store that receives the figures.")
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--store", help="Slug of the store that receives the figures.")
+        target.add_argument(
+            "--bulk", action="store_true",
+            help="Platform staff only: import canonical CSV files whose store column names each row's store.",
+        )
         parser.add_argument("--granularity", choices=Granularity.values, default="", help="Period length of the figures.")
         parser.add_argument("--terminal", choices=Terminal.values, default="", help="Terminal of the figures.")
         parser.add_argument("--region", choices=Region.values, default="", help="all, or exclude_cn for traffic without mainland China.")
@@ -40,12 +46,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        if opts["bulk"]:
+            return self._handle_bulk(opts["files"])
+
         store = Store.objects.filter(slug=opts["store"]).first()
         if store is None:
             raise CommandError(_("Store %(slug)s not found.") % {"slug": opts["store"]})
 
         options = ImportOptions(
-            granularity=opts["granularity"], terminal=opts["terminal"], region=opts["region"], period=opts["period"]
+            granularity=opts["granularity"],
+            terminal=opts["terminal"],
+            region=opts["region"],
+            period=opts["period"],
         )
         failed = 0
         for name in opts["files"]:
@@ -57,6 +69,27 @@ class Command(BaseCommand):
                 _("%(failed)d of %(total)d files failed.") % {"failed": failed, "total": len(opts["files"])},
                 returncode=1,
             )
+
+    def _handle_bulk(self, files):
+        failed = 0
+        for name in files:
+            path = Path(name)
+            if not path.is_file():
+                self.stdout.write(_("%(path)s: failed: cannot read the file (%(reason)s)") % {"path": path, "reason": _("not found")})
+                failed += 1
+                continue
+            result = bulk_import(path, path.name)
+            if result.errors:
+                failed += 1
+                self.stdout.write(_("%(path)s: failed: %(error)s") % {"path": path, "error": result.errors[0].render()})
+                continue
+            figures = sum(upload.figures_imported for upload in result.uploads)
+            self.stdout.write(
+                _("%(path)s: imported %(count)d figures into %(stores)d stores; %(unchanged)d stores already had this file")
+                % {"path": path, "count": figures, "stores": len(result.uploads), "unchanged": len(result.unchanged_stores)}
+            )
+        if failed:
+            raise CommandError(_("%(failed)d of %(total)d files failed.") % {"failed": failed, "total": len(files)}, returncode=1)
 
     def _import_one(self, store, path: Path, options: ImportOptions) -> bool:
         try:

@@ -262,6 +262,17 @@ def complete_periods(granularity: str, first_day: datetime.date, last_day: datet
 # and that use one factor per slice for all rows. That keeps the orderings of
 # the base figures: a parent is at least each of its sub-sources, the total at
 # least every category, and inquiry and TM customers at most the visitors.
+# All is derived last, from the PC and wireless figures of the same region and
+# period, so that it lies between the larger of the two and their sum.
+
+# Share of the buyers of a day or period who used both terminals, and so count once in All.
+BOTH_TERMINALS_SHARE = (0.03, 0.08)
+
+# A buyer who comes back on another day counts once in the week or month, so a
+# week or month figure is the sum of its days times one of these factors. They
+# must stay below 1 - max(BOTH_TERMINALS_SHARE) / 2 = 0.96, which keeps the All
+# figure of a period at or below the sum of its daily All figures.
+RETURNING_FACTORS = {Granularity.WEEK: (0.86, 0.94), Granularity.MONTH: (0.74, 0.84)}
 
 
 def day_slices(demo_store: DemoStore, day: datetime.date) -> dict[tuple[str, str], list[Figure]]:
@@ -271,16 +282,24 @@ def day_slices(demo_store: DemoStore, day: datetime.date) -> dict[tuple[str, str
 
     pc = terminal_figures(rng, level * (1 - demo_store.wireless_share))
     wireless = terminal_figures(rng, level * demo_store.wireless_share)
-    # Buyers who used both terminals that day count once in All.
-    both_share = rng.uniform(0.03, 0.08)
-    every_terminal = [combine_terminals(a, b, both_share) for a, b in zip(pc, wireless)]
 
     # Mainland China traffic (domestic buyers, the store's own staff) varies from day to day.
     outside_cn = 1 - rng.uniform(0.06, 0.16)
-    slices = {}
-    for terminal, figures in ((Terminal.ALL, every_terminal), (Terminal.PC, pc), (Terminal.WIRELESS, wireless)):
-        slices[(terminal, Region.ALL)] = figures
-        slices[(terminal, Region.EXCLUDE_CN)] = [scale(figure, outside_cn) for figure in figures]
+    slices = {
+        (Terminal.PC, Region.ALL): pc,
+        (Terminal.WIRELESS, Region.ALL): wireless,
+        (Terminal.PC, Region.EXCLUDE_CN): [scale(figure, outside_cn) for figure in pc],
+        (Terminal.WIRELESS, Region.EXCLUDE_CN): [scale(figure, outside_cn) for figure in wireless],
+    }
+    return add_all_terminals(slices, rng.uniform(*BOTH_TERMINALS_SHARE))
+
+
+def add_all_terminals(slices: dict, both_share: float) -> dict:
+    """Add the All slices for both regions, computed from the PC and wireless slices."""
+    for region in (Region.ALL, Region.EXCLUDE_CN):
+        pc = slices[(Terminal.PC, region)]
+        wireless = slices[(Terminal.WIRELESS, region)]
+        slices[(Terminal.ALL, region)] = [combine_terminals(a, b, both_share) for a, b in zip(pc, wireless)]
     return slices
 
 
@@ -347,23 +366,19 @@ def scale(figure: Figure, factor: float) -> Figure:
 
 
 def period_slices(demo_store, granularity: str, start: datetime.date, daily: dict) -> dict[tuple[str, str], list[Figure]]:
-    """Derive a week's or month's figures from its days.
-
-    A buyer who comes back on another day counts once in the week or month,
-    so each figure is the sum of its days times a factor below 1.
-    """
+    """Derive a week's or month's figures from the PC and wireless figures of its days."""
     end = period_end(granularity, start)
     days = [start + datetime.timedelta(days=offset) for offset in range((end - start).days + 1)]
     rng = random.Random(f"{demo_store.slug}:{granularity}:{start.isoformat()}")
-    low, high = (0.86, 0.94) if granularity == Granularity.WEEK else (0.74, 0.84)
-    returning = rng.uniform(low, high)
+    returning = rng.uniform(*RETURNING_FACTORS[granularity])
 
     slices = {}
-    for slice_key in daily[start]:
-        sums = [[0, 0, 0] for _key in ROW_KEYS]
-        for day in days:
-            for row, figure in enumerate(daily[day][slice_key]):
-                for metric in range(3):
-                    sums[row][metric] += figure[metric]
-        slices[slice_key] = [scale(tuple(row), returning) for row in sums]
-    return slices
+    for terminal in (Terminal.PC, Terminal.WIRELESS):
+        for region in (Region.ALL, Region.EXCLUDE_CN):
+            sums = [[0, 0, 0] for _key in ROW_KEYS]
+            for day in days:
+                for row, figure in enumerate(daily[day][(terminal, region)]):
+                    for metric in range(3):
+                        sums[row][metric] += figure[metric]
+            slices[(terminal, region)] = [scale(tuple(row), returning) for row in sums]
+    return add_all_terminals(slices, rng.uniform(*BOTH_TERMINALS_SHARE))

@@ -1,0 +1,1 @@
+"""The traffic page: filters, figures over a range, changes, coverage and exports."""
