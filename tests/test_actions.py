@@ -3,8 +3,9 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 
-from traffic import actions
+from traffic import actions, jobs
 from traffic.importers.base import ParsedFigure, ParseResult
 from traffic.models import TrafficFigure, Upload
 
@@ -23,9 +24,10 @@ def figure(source, visitors, sub_source=""):
 
 def import_figures(store, figures, name="file.csv"):
     upload = actions.store_upload_file(store, [name.encode()], name)
-    assert actions.claim_upload(upload.id)
+    attempt = jobs.claim_upload(upload.id)
+    assert attempt == 1
     with mock.patch("traffic.importers.parse_file", return_value=ParseResult(layout="test", figures=figures)):
-        return actions.run_import(upload.id)
+        return jobs.run_import(upload.id, attempt)
 
 
 def current(store, source):
@@ -54,12 +56,12 @@ def test_replacement_keeps_other_stores(store, other_store):
 def test_failed_write_leaves_nothing(store):
     import_figures(store, [figure("search", 100)], "first.csv")
     upload = actions.store_upload_file(store, [b"second"], "second.csv")
-    actions.claim_upload(upload.id)
+    attempt = jobs.claim_upload(upload.id)
 
     with mock.patch("traffic.importers.parse_file", return_value=ParseResult(figures=[figure("search", 1)])):
         with mock.patch.object(TrafficFigure.objects, "bulk_create", side_effect=RuntimeError("disk full")):
             with pytest.raises(RuntimeError):
-                actions.run_import(upload.id)
+                jobs.run_import(upload.id, attempt)
 
     assert current(store, "search").visitors == 100
     assert TrafficFigure.objects.count() == 1
@@ -69,8 +71,8 @@ def test_failed_write_leaves_nothing(store):
 def test_claim_is_once(store):
     upload = actions.store_upload_file(store, [b"x"], "x.csv")
 
-    assert actions.claim_upload(upload.id) is True
-    assert actions.claim_upload(upload.id) is False
+    assert jobs.claim_upload(upload.id) == 1
+    assert jobs.claim_upload(upload.id) is None
 
 
 def test_task_marks_crash_as_failed(store, settings):
@@ -83,15 +85,15 @@ def test_task_marks_crash_as_failed(store, settings):
 
     upload.refresh_from_db()
     assert upload.status == Upload.Status.FAILED
-    assert upload.messages[0]["message"] == actions.IMPORT_CRASHED
+    assert upload.messages[0]["message"] == jobs.IMPORT_CRASHED
 
 
 def test_task_skips_upload_already_claimed(store):
     upload = actions.store_upload_file(store, [b"x"], "x.csv")
-    actions.claim_upload(upload.id)
+    jobs.claim_upload(upload.id)
     from traffic.tasks import import_upload
 
-    with mock.patch("traffic.actions.run_import") as run_import:
+    with mock.patch("traffic.jobs.run_import") as run_import:
         import_upload.apply(args=[upload.id])
 
     run_import.assert_not_called()
@@ -120,9 +122,9 @@ def test_older_upload_imported_later_stays_replaced(store):
     newer = actions.store_upload_file(store, [b"newer"], "newer.csv")
 
     for upload, visitors in ((newer, 120), (older, 100)):
-        actions.claim_upload(upload.id)
+        attempt = jobs.claim_upload(upload.id)
         with mock.patch("traffic.importers.parse_file", return_value=ParseResult(figures=[figure("search", visitors)])):
-            actions.run_import(upload.id)
+            jobs.run_import(upload.id, attempt)
 
     assert current(store, "search").visitors == 120
     assert TrafficFigure.objects.filter(source="search", is_current=False).get().upload == older
@@ -190,7 +192,7 @@ def test_same_file_in_other_store_is_accepted(store, other_store):
 def test_progress_reports_rows_total(store):
     upload = actions.store_upload_file(store, [b"x"], "x.csv")
 
-    actions._progress_reporter(upload.id)(1000, 4000)
+    jobs._progress_reporter(upload.id, 0)(1000, 4000)
 
     upload.refresh_from_db()
     assert (upload.rows_read, upload.rows_total, upload.progress_percent) == (1000, 4000, 25)
@@ -206,4 +208,85 @@ def test_enqueue_failure_marks_upload_failed(store, django_capture_on_commit_cal
 
     upload.refresh_from_db()
     assert upload.status == Upload.Status.FAILED
-    assert upload.messages[0]["message"] == actions.IMPORT_NOT_QUEUED
+    assert upload.messages[0]["message"] == jobs.IMPORT_NOT_QUEUED
+
+
+def test_stale_claim_is_taken_over(store, settings):
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+    first = jobs.claim_upload(upload.id)
+    Upload.objects.filter(id=upload.id).update(heartbeat_at=timezone.now() - datetime.timedelta(seconds=settings.IMPORT_STALE_SECONDS + 1))
+
+    second = jobs.claim_upload(upload.id)
+
+    assert (first, second) == (1, 2)
+
+
+def test_live_claim_is_not_taken_over(store):
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+    jobs.claim_upload(upload.id)
+
+    assert jobs.claim_upload(upload.id) is None
+
+
+def test_superseded_attempt_writes_nothing(store, settings):
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+    first = jobs.claim_upload(upload.id)
+    Upload.objects.filter(id=upload.id).update(heartbeat_at=timezone.now() - datetime.timedelta(seconds=settings.IMPORT_STALE_SECONDS + 1))
+    second = jobs.claim_upload(upload.id)
+
+    with mock.patch("traffic.importers.parse_file", return_value=ParseResult(figures=[figure("search", 5)])):
+        jobs.run_import(upload.id, first)
+        assert not TrafficFigure.objects.exists()
+        jobs.run_import(upload.id, second)
+
+    assert TrafficFigure.objects.get().visitors == 5
+    assert Upload.objects.get(id=upload.id).status == Upload.Status.SUCCEEDED
+
+
+def test_transient_error_releases_for_retry(store, settings):
+    from django.db import OperationalError
+
+    from traffic.tasks import import_upload
+
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+    with mock.patch("traffic.jobs.run_import", side_effect=OperationalError("server closed the connection")):
+        with mock.patch.object(import_upload, "retry", side_effect=RuntimeError("retry requested")) as retry:
+            with pytest.raises(RuntimeError):
+                import_upload.run(upload.id)
+
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.QUEUED
+    assert upload.attempts == 1
+    assert retry.call_args.kwargs["countdown"] == settings.IMPORT_RETRY_BASE_SECONDS
+
+
+def test_transient_error_on_last_attempt_fails(store, settings):
+    from django.db import OperationalError
+
+    from traffic.tasks import import_upload
+
+    settings.IMPORT_MAX_ATTEMPTS = 1
+    upload = actions.store_upload_file(store, [b"x"], "x.csv")
+    with mock.patch("traffic.jobs.run_import", side_effect=OperationalError("server closed the connection")):
+        import_upload.run(upload.id)
+
+    upload.refresh_from_db()
+    assert upload.status == Upload.Status.FAILED
+    assert upload.messages[0]["message"] == jobs.IMPORT_GAVE_UP
+
+
+def test_watchdog_requeues_and_gives_up(store, settings):
+    old = timezone.now() - datetime.timedelta(seconds=settings.IMPORT_STALE_SECONDS + 1)
+    stuck = actions.store_upload_file(store, [b"a"], "a.csv")
+    exhausted = actions.store_upload_file(store, [b"b"], "b.csv")
+    fresh = actions.store_upload_file(store, [b"c"], "c.csv")
+    Upload.objects.filter(id=stuck.id).update(status="processing", heartbeat_at=old, attempts=1)
+    Upload.objects.filter(id=exhausted.id).update(status="processing", heartbeat_at=old, attempts=settings.IMPORT_MAX_ATTEMPTS)
+    Upload.objects.filter(id=fresh.id).update(status="processing", heartbeat_at=timezone.now(), attempts=1)
+
+    requeued, failed = jobs.find_stuck_uploads()
+
+    assert requeued == [stuck.id]
+    assert failed == [exhausted.id]
+    assert Upload.objects.get(id=exhausted.id).status == Upload.Status.FAILED
+    assert Upload.objects.get(id=fresh.id).status == Upload.Status.PROCESSING

@@ -1,4 +1,4 @@
-"""Changes to uploads and traffic figures.
+"""Changes to uploads and traffic figures: store files, queue imports, write and delete figures.
 
 Views, the command line and Celery tasks call these functions; none of them
 touches the models directly for a change.
@@ -11,13 +11,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
-from traffic import importers, labels
-from traffic.importers.figures import UNKNOWN_LABEL_MESSAGE
-from traffic.importers.base import ERROR, ImportOptions, ParseResult, Problem
+from traffic.importers.base import ImportOptions, ParseResult
 from traffic.models import TrafficFigure, Upload
 
 logger = logging.getLogger(__name__)
@@ -128,6 +124,7 @@ def enqueue_import(upload: Upload) -> None:
 
 
 def _send_import(upload_id: int) -> None:
+    from traffic import jobs
     from traffic.tasks import import_upload
 
     try:
@@ -135,45 +132,7 @@ def _send_import(upload_id: int) -> None:
     except (OperationalError, OSError):
         # The broker is unreachable: fail visibly instead of leaving the upload queued forever.
         logger.exception("import could not be queued upload=%s", upload_id)
-        fail_upload(upload_id, IMPORT_NOT_QUEUED)
-
-
-def claim_upload(upload_id: int) -> bool:
-    """Move a queued upload to processing; False when another worker already has it."""
-    claimed = Upload.objects.filter(id=upload_id, status=Upload.Status.QUEUED).update(
-        status=Upload.Status.PROCESSING, started_at=timezone.now()
-    )
-    return claimed == 1
-
-
-def run_import(upload_id: int) -> Upload:
-    """Parse a claimed upload's file and write its figures, all or nothing."""
-    upload = Upload.objects.select_related("store").get(id=upload_id)
-    logger.info("import started upload=%s store=%s", upload.id, upload.store_id)
-
-    options = upload.import_options()
-    result = importers.parse_file(upload.file_path, upload.original_name, options, progress=_progress_reporter(upload.id))
-    labels.apply_mappings_to_figures(result.figures, result.problems, UNKNOWN_LABEL_MESSAGE)
-
-    if result.errors:
-        _finish(upload, Upload.Status.FAILED, result, figures_imported=0)
-        logger.info("import rejected upload=%s store=%s errors=%d", upload.id, upload.store_id, len(result.errors))
-        return upload
-
-    with transaction.atomic():
-        count = write_figures(upload, result)
-        _finish(upload, Upload.Status.SUCCEEDED, result, figures_imported=count)
-
-    logger.info("import succeeded upload=%s store=%s figures=%d", upload.id, upload.store_id, count)
-    return upload
-
-
-def fail_upload(upload_id: int, message: str) -> None:
-    """Mark an upload failed with one error, for failures outside the importer."""
-    problem = Problem(level=ERROR, message=message)
-    Upload.objects.filter(id=upload_id).exclude(status=Upload.Status.SUCCEEDED).update(
-        status=Upload.Status.FAILED, finished_at=timezone.now(), messages=[problem.to_dict()]
-    )
+        jobs.fail_upload(upload_id, jobs.IMPORT_NOT_QUEUED)
 
 
 def write_figures(upload: Upload, result: ParseResult) -> int:
@@ -246,9 +205,15 @@ def _figure_row(upload: Upload, figure, is_current: bool) -> TrafficFigure:
     )
 
 
-def delete_upload(upload: Upload) -> None:
-    """Delete an upload, its figures and its file; the figures it had replaced become current again."""
+def delete_upload(upload: Upload, actor=None, ip_address=None) -> None:
+    """Delete an upload, its figures and its file; the figures it had replaced become current again.
+
+    The deletion is recorded in the store's audit log with the actor who asked for it.
+    """
+    from accounts.audit import record_upload_deleted
+
     with transaction.atomic():
+        record_upload_deleted(upload, actor=actor, ip_address=ip_address)
         replaced_keys = list(upload.figures.filter(is_current=True).values_list(*TrafficFigure.KEY_FIELDS))
         upload.figures.all().delete()
         _restore_latest(upload.store, replaced_keys)
@@ -280,28 +245,6 @@ def _restore_latest(store, keys) -> None:
         TrafficFigure.objects.filter(id__in=restored[start:start + 500]).update(is_current=True)
 
 
-def _finish(upload: Upload, status: str, result: ParseResult, figures_imported: int) -> None:
-    upload.status = status
-    upload.layout = result.layout
-    upload.rows_read = result.rows_read
-    upload.rows_total = max(upload.rows_total, result.rows_read)
-    upload.figures_imported = figures_imported
-    upload.messages = [problem.to_dict() for problem in result.problems]
-    upload.finished_at = timezone.now()
-    upload.save(
-        update_fields=["status", "layout", "rows_read", "rows_total", "figures_imported", "messages", "finished_at"]
-    )
-
-
-def _progress_reporter(upload_id: int):
-    def report(rows_read: int, rows_total: int) -> None:
-        Upload.objects.filter(id=upload_id).update(rows_read=rows_read, rows_total=rows_total)
-
-    return report
-
-
-IMPORT_NOT_QUEUED = gettext_noop("The import could not be queued because the task queue is unavailable. Please upload the file again later.")
-IMPORT_CRASHED = gettext_noop("The import stopped because of an internal error. Please upload the file again or contact support.")
 
 
 def upload_limit_mb() -> int:

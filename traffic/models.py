@@ -42,6 +42,11 @@ class Upload(models.Model):
     messages = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the worker while it reads the file; a processing upload whose heartbeat is
+    # older than IMPORT_STALE_SECONDS has lost its worker and may be claimed again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker claimed this upload; each claim gets its own number.
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,22 +1,59 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
-from traffic import actions
+from traffic import jobs
 
 logger = logging.getLogger(__name__)
 
+# Errors worth another try: the database connection dropped or the server restarted.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def import_upload(upload_id: int) -> None:
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def import_upload(self, upload_id: int) -> None:
     """Import one upload by id; a second delivery of the same id does nothing."""
-    if not actions.claim_upload(upload_id):
-        logger.info("import skipped upload=%s: not queued any more", upload_id)
+    attempt = jobs.claim_upload(upload_id)
+    if attempt is None:
+        logger.info("import skipped upload=%s: done or held by a live worker", upload_id)
         return
 
     try:
-        actions.run_import(upload_id)
+        jobs.run_import(upload_id, attempt)
+    except TRANSIENT_ERRORS as exc:
+        _retry_or_fail(self, upload_id, attempt, exc)
     except Exception:
-        logger.exception("import crashed upload=%s", upload_id)
-        actions.fail_upload(upload_id, actions.IMPORT_CRASHED)
+        logger.exception("import crashed upload=%s attempt=%s", upload_id, attempt)
+        jobs.fail_upload(upload_id, jobs.IMPORT_CRASHED, attempt=attempt)
         raise
+
+
+def _retry_or_fail(task, upload_id: int, attempt: int, exc: Exception) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()
+    if attempt >= settings.IMPORT_MAX_ATTEMPTS:
+        logger.error("import failed upload=%s attempt=%s: %s; no attempts left", upload_id, attempt, exc)
+        jobs.fail_upload(upload_id, jobs.IMPORT_GAVE_UP, {"attempts": attempt}, attempt=attempt)
+        return
+
+    countdown = min(300, settings.IMPORT_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    logger.warning("import retry upload=%s attempt=%s in %ss: %s", upload_id, attempt, countdown, exc)
+    try:
+        jobs.release_upload(upload_id, attempt)
+    except TRANSIENT_ERRORS:
+        # The database is still away; the watchdog requeues the upload once its heartbeat is stale.
+        logger.warning("import not released upload=%s attempt=%s: database unreachable", upload_id, attempt)
+    raise task.retry(exc=exc, countdown=countdown)
+
+
+@shared_task(acks_late=True)
+def requeue_stuck_uploads() -> None:
+    """Send again the uploads whose worker stopped; fail those out of attempts."""
+    requeued, failed = jobs.find_stuck_uploads()
+    for upload_id in requeued:
+        import_upload.delay(upload_id)
+    if requeued or failed:
+        logger.warning("watchdog requeued=%s failed=%s", requeued, failed)

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from accounts.models import Store
-from traffic import actions
+from traffic import actions, jobs
 from traffic.bulk import bulk_import
 from traffic.dimensions import Granularity, Region, Terminal
 from traffic.importers.base import ImportOptions
@@ -108,8 +108,8 @@ class Command(BaseCommand):
             )
             return True
 
-        actions.claim_upload(upload.id)
-        upload = actions.run_import(upload.id)
+        attempt = jobs.claim_upload(upload.id)
+        upload = jobs.run_import(upload.id, attempt)
         if upload.status == Upload.Status.SUCCEEDED:
             warnings = sum(1 for message in upload.messages if message["level"] == "warning")
             self.stdout.write(
