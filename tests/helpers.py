@@ -33,3 +33,24 @@ def add_figure(upload, source, visitors, inquiry=0, tm=0, rate=None, sub_source=
         tm_customers=tm,
         feedback_conversion_rate=rate,
     )
+
+
+def postgres_test_url() -> str:
+    """Build a postgres:// URL for the database this test session actually uses (test_<name>)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    database = connection.settings_dict
+    credentials = quote(database["USER"] or "", safe="")
+    if database["PASSWORD"]:
+        credentials += ":" + quote(database["PASSWORD"], safe="")
+    host = database["HOST"] or "127.0.0.1"
+    port = f":{database['PORT']}" if database["PORT"] else ""
+    return f"postgres://{credentials}@{host}{port}/{quote(database['NAME'], safe='')}"
+
+
+def uses_postgres() -> bool:
+    import os
+
+    return os.environ.get("DATABASE_URL", "").split(":", 1)[0] in {"postgres", "postgresql", "pgsql"}
