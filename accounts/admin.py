@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import Industry, Membership, Store, User
+from accounts.models import AuditEvent, Industry, Invitation, Membership, Store, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -32,3 +32,29 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Industry)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "store", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "store__name", "store__slug"]
+    readonly_fields = ["token_hash", "accepted_by", "accepted_at"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """A read-only view: the audit log is written by the app and never edited by hand."""
+
+    list_display = ["created_at", "event_type", "store", "actor_email", "ip_address"]
+    list_filter = ["event_type"]
+    search_fields = ["actor_email", "store__name", "store__slug"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -3,6 +3,7 @@ import zoneinfo
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_REPORTING_TIME_ZONE = "America/Los_Angeles"
@@ -161,3 +162,86 @@ class ApiToken(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None
+
+
+class Invitation(models.Model):
+    """An owner's invitation for an e-mail address to join a store with a role.
+
+    The link carries a random token; only its SHA-256 hash is stored, like API tokens.
+    An invitation is pending until it is accepted, revoked or past expires_at.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Membership.Role.choices, default=Membership.Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self):
+        return f"{self.email} → {self.store} ({self.role})"
+
+    def is_expired(self, now=None):
+        return (now or timezone.now()) >= self.expires_at
+
+    @property
+    def is_pending(self):
+        return self.accepted_at is None and self.revoked_at is None and not self.is_expired()
+
+
+class AuditEvent(models.Model):
+    """A security-relevant change or attempt, kept for owners (their store) and staff (all).
+
+    store is null for events outside one store (failed logins, lockouts) and
+    after the store is deleted. details keep the names needed to read the
+    event once the objects it names are gone.
+    """
+
+    class Type(models.TextChoices):
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOCKED_OUT = "locked_out", _("Login locked out")
+        INVITATION_SENT = "invitation_sent", _("Invitation sent")
+        INVITATION_REVOKED = "invitation_revoked", _("Invitation revoked")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        MEMBER_REMOVED = "member_removed", _("Member removed")
+        MEMBER_LEFT = "member_left", _("Member left")
+        OWNERSHIP_TRANSFERRED = "ownership_transferred", _("Ownership transferred")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        STORE_UPDATED = "store_updated", _("Store settings changed")
+        STORE_EXPORTED = "store_exported", _("Store data exported")
+        STORE_DELETED = "store_deleted", _("Store deleted")
+        UPLOAD_DELETED = "upload_deleted", _("Upload deleted")
+        BASELINE_PUBLISHED = "baseline_published", _("Peer baseline published")
+
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The actor's e-mail address when the event happened, kept after the user is deleted.
+    actor_email = models.CharField(_("actor e-mail address"), max_length=254, blank=True)
+    event_type = models.CharField(_("event"), max_length=32, choices=Type.choices)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["store", "-created_at"], name="audit_event_store_time")]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event_type} {self.actor_email}"

@@ -198,7 +198,9 @@ def test_settings_require_secret_key_when_debug_unset(tmp_path):
 
 
 def test_settings_load_with_secret_key(tmp_path):
-    result = _load_settings(tmp_path, DEBUG="0", SECRET_KEY="a-long-random-production-key")
+    result = _load_settings(
+        tmp_path, DEBUG="0", SECRET_KEY="a-long-random-production-key", ALLOWED_HOSTS="traffic.example.com"
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

@@ -5,13 +5,14 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import get_membership_for_user, remember_store, require_owner, require_upload_role
+from accounts.audit import client_ip
 from traffic import actions
 from traffic.access import get_upload_for_user
 from traffic.forms import UploadForm
@@ -132,7 +133,7 @@ def upload_delete(request, slug, upload_id):
     require_owner(membership)
 
     name = upload.original_name
-    actions.delete_upload(upload)
+    actions.delete_upload(upload, actor=request.user, ip_address=client_ip(request))
     messages.success(request, _("%(name)s and its figures were deleted.") % {"name": name})
     return redirect("traffic:uploads", slug=membership.store.slug)
 
@@ -154,3 +155,29 @@ def upload_problems_csv(request, slug, upload_id):
             [level, problem.render_message(), problem.file, problem.sheet, problem.row or "", problem.column, problem.value]
         )
     return response
+
+
+@login_required
+@require_GET
+def upload_file(request, slug, upload_id):
+    """Send a member the file as it was uploaded, under its original name and never its internal one."""
+    membership = get_membership_for_user(request.user, slug)
+    upload = get_upload_for_user(membership, upload_id)
+
+    try:
+        handle = upload.file_path.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file of this upload is no longer stored.")) from None
+
+    # FileResponse writes filename*=utf-8'' (RFC 5987) for non-ASCII names such as Chinese ones.
+    response = FileResponse(
+        handle, as_attachment=True, filename=download_name(upload.original_name), content_type="application/octet-stream"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def download_name(original_name: str) -> str:
+    """Return the original file name without control characters or path separators, for Content-Disposition."""
+    cleaned = "".join("_" if ord(char) < 32 or char in '/\\\x7f' else char for char in original_name).strip()
+    return cleaned or "upload"

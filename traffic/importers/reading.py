@@ -74,7 +74,10 @@ def check_zip_container(data: bytes) -> None:
         entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise UnreadableFile(
-            gettext_noop("The file looks like an .xlsx workbook but its zip container is damaged (%(detail)s)."),
+            gettext_noop(
+                "The file looks like an Excel .xlsx workbook but its zip container is damaged (%(detail)s). "
+                "Open it in Excel, save it again as .xlsx, and upload that file."
+            ),
             {"detail": str(exc)},
         ) from exc
 
