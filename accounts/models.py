@@ -223,6 +223,7 @@ class AuditEvent(models.Model):
         STORE_DELETED = "store_deleted", _("Store deleted")
         UPLOAD_DELETED = "upload_deleted", _("Upload deleted")
         BASELINE_PUBLISHED = "baseline_published", _("Peer baseline published")
+        BASELINE_UNPUBLISHED = "baseline_unpublished", _("Peer baseline unpublished")
 
     store = models.ForeignKey(
         Store, verbose_name=_("store"), on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"

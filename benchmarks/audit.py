@@ -9,10 +9,8 @@ logger = logging.getLogger(__name__)
 # Event types already warned about in this process; later repeats are logged at debug level.
 _warned_types: set[str] = set()
 
-PUBLISHED = "baseline_published"
-# NOTE: AuditEvent.Type has no "baseline_unpublished" member yet. Until accounts adds
-# it, unpublishing is logged by this module but not written to the audit table.
-UNPUBLISHED = "baseline_unpublished"
+PUBLISHED = AuditEvent.Type.BASELINE_PUBLISHED
+UNPUBLISHED = AuditEvent.Type.BASELINE_UNPUBLISHED
 
 
 def record_event(event_type: str, user=None, request=None, **details) -> AuditEvent | None:

@@ -231,6 +231,9 @@ def test_publish_writes_audit_event(industry, top_five, django_user_model):
     unpublish(snapshot.pk, staff)
     snapshot.refresh_from_db()
     assert not snapshot.is_published
+    withdrawn = AuditEvent.objects.get(event_type="baseline_unpublished")
+    assert withdrawn.actor == staff
+    assert withdrawn.details["snapshot_id"] == snapshot.pk
 
 
 def test_withheld_snapshot_cannot_be_published(industry):
