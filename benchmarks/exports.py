@@ -29,7 +29,9 @@ def header() -> list[str]:
         _("Peer share, 75th percentile"),
         _("Top-store median share"),
         _("Feedback conversion rate"),
+        # xgettext:no-python-format
         _("Your rate, 95% interval low"),
+        # xgettext:no-python-format
         _("Your rate, 95% interval high"),
         _("Peer median rate"),
         _("Peer rate, 25th percentile"),

@@ -62,6 +62,7 @@ class MethodForm(forms.ModelForm):
             "min_cohort_size": _("A snapshot is published only with at least this many stores."),
             "min_top_group_size": _("A snapshot is published only when its top group has at least this many stores."),
             "max_dominant_percent": _("A source is hidden when one store has more than this percentage of its visitors."),
+            # xgettext:no-python-format
             "top_value": _("With the top N% rule, N percent of the cohort, rounded up; with top K, the number of stores."),
         }
 

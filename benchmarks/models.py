@@ -78,6 +78,7 @@ class RankingMetric(models.TextChoices):
 
 
 class TopRule(models.TextChoices):
+    # xgettext:no-python-format
     PERCENT = "percent", _("Top N% of the cohort")
     COUNT = "count", _("Top K stores")
 
@@ -99,6 +100,7 @@ class MethodSettings(models.Model):
     )
     top_rule = models.CharField(_("top group rule"), max_length=16, choices=TopRule.choices, default=TopRule.PERCENT)
     # Percent of the cohort for TopRule.PERCENT, number of stores for TopRule.COUNT.
+    # xgettext:no-python-format
     top_value = models.PositiveIntegerField(_("top N% or top K"), default=10)
     split_by_size_band = models.BooleanField(_("also compute one cohort per size band"), default=False)
     # Publish snapshots that pass the thresholds as soon as a scheduled recompute makes them.

@@ -91,3 +91,14 @@ def test_language_switch_sets_english(client):
     response = client.get(reverse("accounts:login"))
 
     assert "Log in" in response.content.decode()
+
+
+@pytest.mark.parametrize("language", ["zh_Hans", "en"])
+def test_catalog_compiles_with_format_checks(language, tmp_path):
+    catalog = ROOT / "locale" / language / "LC_MESSAGES" / "django.po"
+
+    result = subprocess.run(
+        ["msgfmt", "--check", "-o", str(tmp_path / "django.mo"), str(catalog)], capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
