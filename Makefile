@@ -26,6 +26,7 @@ messages: $(VENV)/.installed
 run: setup
 	DEBUG=1 $(PY) manage.py migrate --no-input
 	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 LOG_LEVEL=WARNING $(PY) manage.py seed_benchmarks
 	DEBUG=1 HOST=$(HOST) PORT=$(PORT) bin/run-dev
 
 test: setup

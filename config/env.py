@@ -63,7 +63,7 @@ def parse_database_url(url: str, base_dir: Path) -> dict:
     if parts.scheme == "sqlite":
         # sqlite:///relative/path and sqlite:////absolute/path, as in dj-database-url.
         raw_path = unquote(parts.path)
-        if not raw_path or raw_path == "/":
+        if raw_path.strip("/") == "":
             raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no SQLite file.")
         path = Path(raw_path[1:])
         if not path.is_absolute():

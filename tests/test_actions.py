@@ -249,7 +249,9 @@ def test_transient_error_releases_for_retry(store, settings):
     from traffic.tasks import import_upload
 
     upload = actions.store_upload_file(store, [b"x"], "x.csv")
-    with mock.patch("traffic.jobs.run_import", side_effect=OperationalError("server closed the connection")):
+    # The test runs inside a transaction, which close_old_connections would close.
+    with mock.patch("traffic.jobs.run_import", side_effect=OperationalError("server closed the connection")), \
+            mock.patch("traffic.tasks.close_old_connections"):
         with mock.patch.object(import_upload, "retry", side_effect=RuntimeError("retry requested")) as retry:
             with pytest.raises(RuntimeError):
                 import_upload.run(upload.id)
@@ -267,7 +269,8 @@ def test_transient_error_on_last_attempt_fails(store, settings):
 
     settings.IMPORT_MAX_ATTEMPTS = 1
     upload = actions.store_upload_file(store, [b"x"], "x.csv")
-    with mock.patch("traffic.jobs.run_import", side_effect=OperationalError("server closed the connection")):
+    with mock.patch("traffic.jobs.run_import", side_effect=OperationalError("server closed the connection")), \
+            mock.patch("traffic.tasks.close_old_connections"):
         import_upload.run(upload.id)
 
     upload.refresh_from_db()

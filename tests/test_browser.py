@@ -84,12 +84,12 @@ def _log_in(page, base_url, email):
 
 def _category_cells(page, source):
     row = page.locator(f'#source-table tbody.category[data-source="{source}"] tr.category-row')
-    return [text.strip() for text in row.locator("td").all_inner_texts()]
+    return [text.strip() for text in row.locator("td:not([data-metric=share]) .value").all_inner_texts()]
 
 
 def _sub_source_cells(page, source, sub_source):
     row = page.locator(f'#source-table tr.sub-row[data-source="{source}"][data-sub-source="{sub_source}"]')
-    return [text.strip() for text in row.locator("td").all_inner_texts()]
+    return [text.strip() for text in row.locator("td:not([data-metric=share]) .value").all_inner_texts()]
 
 
 def _painted_pixels(page, selector):
@@ -155,8 +155,8 @@ def test_upload_xls_and_read_report(live_server, eager_imports, page, owner, sto
     page.click('form.language-switch button[value="en"]')
     page.wait_for_selector('html[lang="en"]')
     page.locator("#source-table").wait_for()
-    headers = [text.strip() for text in page.locator("#source-table thead th").all_inner_texts()]
-    assert headers == ["Source", "Visitors", "Inquiry customers", "TM customers", "Feedback conversion rate"]
+    headers = [text.strip() for text in page.locator("#source-table thead th a.sort").all_inner_texts()]
+    assert headers == ["Source", "Visitors", "Share of visitors", "Inquiry customers", "TM customers", "Feedback conversion rate"]
     search_label = page.locator('#source-table tbody.category[data-source="search"] th').inner_text().strip()
     assert search_label == "Search"
     assert _category_cells(page, "search") == ["6,225", "222", "93", "5.06%"]

@@ -118,7 +118,7 @@ def test_database_url_sqlite_absolute():
     assert config["NAME"] == "/var/lib/app/db.sqlite3"
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///"])
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:////"])
 def test_database_url_sqlite_without_file(url):
     with pytest.raises(ImproperlyConfigured) as excinfo:
         parse_database_url(url, BASE_DIR)

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from traffic import jobs
 
@@ -31,8 +31,7 @@ def import_upload(self, upload_id: int) -> None:
 
 
 def _retry_or_fail(task, upload_id: int, attempt: int, exc: Exception) -> None:
-    from django.db import close_old_connections
-
+    # Drop a connection that the error left broken, so the release below opens a fresh one.
     close_old_connections()
     if attempt >= settings.IMPORT_MAX_ATTEMPTS:
         logger.error("import failed upload=%s attempt=%s: %s; no attempts left", upload_id, attempt, exc)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Industry, Store
 from benchmarks import compute, publication
-from benchmarks.models import BenchmarkRun, StoreSharing
+from benchmarks.models import BaselineSnapshot, BenchmarkRun, StoreSharing
 from traffic.dimensions import Granularity, Region, Terminal
 from traffic.management.commands.seed_demo import CATEGORY_SHARES, CONVERSION, INDUSTRIES, cached_rate, complete_periods
 from traffic.models import TrafficFigure, Upload
@@ -55,11 +55,18 @@ class Command(BaseCommand):
             "--periods", type=int, default=PERIODS_PER_GRANULARITY,
             help="Complete months and weeks to generate and compute, newest first (default %(default)s).",
         )
+        parser.add_argument(
+            "--refresh", action="store_true",
+            help="Regenerate and recompute even when every period already has a published baseline.",
+        )
 
-    def handle(self, *args, stores, periods, **options):
+    def handle(self, *args, stores, periods, refresh=False, **options):
         started = time.monotonic()
         today = timezone.now().astimezone(zoneinfo.ZoneInfo(REPORTING_TIME_ZONE)).date()
         period_list = demo_periods(today, periods)
+        if not refresh and all_published(period_list):
+            self.stdout.write(_("Demo baselines are up to date."))
+            return
 
         figure_count = 0
         for code, name_zh, name_en in INDUSTRIES:
@@ -81,6 +88,19 @@ class Command(BaseCommand):
             _("%(count)d baseline snapshots published for %(periods)d periods in %(seconds).1f s.")
             % {"count": published, "periods": len(period_list), "seconds": time.monotonic() - started}
         )
+
+
+def all_published(period_list) -> bool:
+    """Return whether every demo period already has a published baseline in every demo industry."""
+    industries = [code for code, _name_zh, _name_en in INDUSTRIES]
+    for granularity, period_start in period_list:
+        published = BaselineSnapshot.objects.filter(
+            granularity=granularity, period_start=period_start, industry__code__in=industries,
+            published_at__isnull=False, unpublished_at__isnull=True,
+        ).values("industry").distinct().count()
+        if published < len(industries):
+            return False
+    return True
 
 
 def demo_periods(today: datetime.date, count: int) -> list[tuple[str, datetime.date]]:
