@@ -46,15 +46,18 @@ def test_report_shows_category_and_sub_source(client, owner, store, figures):
     assert "Live stream" in html
 
 
+def _category(response, source):
+    return next(row for row in response.context["report"].categories if row.source == source)
+
+
 def test_report_shows_missing_figures_as_dash(client, owner, store, figures):
     client.force_login(owner)
 
     response = client.get(report_url(store, granularity="day", period="2026-11-03"))
 
-    table = response.context["table"]
-    direct = next(row for row in table.categories if row.source == "direct")
-    assert direct.has_data
-    assert direct.visitors is None
+    direct = _category(response, "direct")
+    assert direct.has_data is False
+    assert direct.current.visitors is None
     assert "—" in response.content.decode()
 
 
@@ -63,24 +66,27 @@ def test_report_shows_store_total(client, owner, store, figures):
 
     response = client.get(report_url(store, granularity="day", period="2026-11-03"))
 
-    assert response.context["table"].total.visitors == 700
+    assert response.context["report"].total.current.visitors == 700
+    assert _category(response, "search").share == Decimal("0.2929")  # 205 / 700
 
 
-def test_report_lists_only_periods_with_data(client, owner, store, figures):
+def test_report_defaults_to_newest_period_with_data(client, owner, store, figures):
     client.force_login(owner)
 
     response = client.get(report_url(store, granularity="day"))
 
-    assert response.context["periods"] == [(DAY, "2026-11-03"), (DAY - datetime.timedelta(days=1), "2026-11-02")]
-    assert response.context["period"] == DAY
+    filters = response.context["filters"]
+    assert filters.preset == "latest"
+    assert filters.periods == [DAY]
 
 
-def test_report_unknown_period_falls_back_to_newest(client, owner, store, figures):
+def test_report_period_without_data_offers_latest(client, owner, store, figures):
     client.force_login(owner)
 
     response = client.get(report_url(store, granularity="day", period="2020-01-01"))
 
-    assert response.context["period"] == DAY
+    assert not response.context["report"].has_data
+    assert "range=latest" in response.content.decode()
 
 
 def test_report_chart_data_in_json_script(client, owner, store, figures):
@@ -88,12 +94,12 @@ def test_report_chart_data_in_json_script(client, owner, store, figures):
 
     response = client.get(report_url(store, granularity="day", period="2026-11-03"))
 
-    trend = response.context["trend"]
-    assert trend["labels"] == ["2026-11-02", "2026-11-03"]
-    search = next(series for series in trend["datasets"] if series["source"] == "search")
-    assert search["data"] == [100, 205]
+    chart = response.context["report"].chart
+    assert chart["labels"][-2:] == ["2026-11-02", "2026-11-03"]
+    search = next(series for series in chart["datasets"] if series["key"] == "search")
+    assert search["data"][-2:] == [100, 205]
     html = response.content.decode()
-    assert 'id="trend-data" type="application/json"' in html
+    assert 'id="chart-data" type="application/json"' in html
     assert "<script>" not in html
 
 
@@ -102,8 +108,8 @@ def test_report_filters_by_terminal(client, owner, store, figures):
 
     response = client.get(report_url(store, granularity="day", terminal="pc"))
 
-    assert response.context["table"] is None
-    assert response.context["periods"] == []
+    assert response.context["report"].has_data is False
+    assert response.context["filters"].periods == []
 
 
 def test_period_labels_by_granularity():
@@ -184,6 +190,6 @@ def test_store_switcher_lists_only_own_stores(client, owner, store, other_store)
 def test_report_htmx_pushes_shown_filters(client, owner, store, figures):
     client.force_login(owner)
 
-    response = client.get(report_url(store, granularity="day", period="2020-01-01"), headers={"HX-Request": "true"})
+    response = client.get(report_url(store, granularity="day", range="nonsense"), headers={"HX-Request": "true"})
 
-    assert response["HX-Push-Url"] == report_url(store, granularity="day", terminal="all", region="all", period="2026-11-03")
+    assert response["HX-Push-Url"] == report_url(store, granularity="day", range="latest", terminal="all", region="all")

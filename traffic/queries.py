@@ -1,11 +1,9 @@
 """Read-only queries over a store's current traffic figures."""
 
 import datetime
-from dataclasses import dataclass, field
-from decimal import Decimal
 
+from traffic.dimensions import Granularity, Terminal, period_end, period_start_of
 from traffic.models import TrafficFigure
-from traffic.taxonomy import CATEGORIES, TOTAL, source_label
 
 METRIC_FIELDS = ("visitors", "inquiry_customers", "tm_customers", "feedback_conversion_rate")
 
@@ -26,82 +24,44 @@ def available_periods(store, granularity: str, terminal: str, region: str) -> li
     )
 
 
-@dataclass
-class SourceRow:
-    source: str
-    sub_source: str
-    raw_label: str
-    label: str
-    visitors: int | None = None
-    inquiry_customers: int | None = None
-    tm_customers: int | None = None
-    feedback_conversion_rate: Decimal | None = None
-    has_data: bool = False
-    children: list["SourceRow"] = field(default_factory=list)
+def newest_period(store, granularity: str, terminal: str, region: str) -> datetime.date | None:
+    """Return the newest period start that has figures or can be derived, or None.
+
+    Falls back to PC and Wireless for All, then to the last whole period of days for a
+    week or month, as traffic.report.figures derives them.
+    """
+    newest = _newest_start(store, granularity, terminal, region)
+    if newest is None and terminal == Terminal.ALL:
+        pc = _newest_start(store, granularity, Terminal.PC, region)
+        wireless = _newest_start(store, granularity, Terminal.WIRELESS, region)
+        newest = min(pc, wireless) if pc and wireless else None
+    if newest is not None or granularity == Granularity.DAY:
+        return newest
+
+    newest_day = newest_period(store, Granularity.DAY, terminal, region)
+    if newest_day is None:
+        return None
+    start = period_start_of(granularity, newest_day)
+    if period_end(granularity, start) > newest_day:
+        start = period_start_of(granularity, start - datetime.timedelta(days=1))
+    return start
 
 
-@dataclass
-class SourceTable:
-    categories: list[SourceRow]
-    total: SourceRow | None
-
-
-def source_table(store, granularity: str, period_start: datetime.date, terminal: str, region: str) -> SourceTable:
-    """Build the 11 categories in taxonomy order, each with its sub-sources and unmapped labels."""
-    figures = current_figures(store, granularity, terminal, region).filter(period_start=period_start)
-    by_key = {
-        (row["source"], row["sub_source"], row["raw_label"]): row
-        for row in figures.values("source", "sub_source", "raw_label", *METRIC_FIELDS)
-    }
-
-    categories = []
-    for category in CATEGORIES:
-        row = _source_row(by_key, category.code, "", "", category.label)
-        for sub in category.sub_sources:
-            child = _source_row(by_key, category.code, sub.code, "", sub.label)
-            if child.has_data:
-                row.children.append(child)
-        for source, sub_source, raw_label in sorted(by_key):
-            if source == category.code and raw_label:
-                row.children.append(_source_row(by_key, source, sub_source, raw_label, raw_label))
-        categories.append(row)
-
-    total = _source_row(by_key, TOTAL, "", "", source_label(TOTAL))
-    return SourceTable(categories=categories, total=total if total.has_data else None)
-
-
-def _source_row(by_key, source, sub_source, raw_label, label) -> SourceRow:
-    row = SourceRow(source=source, sub_source=sub_source, raw_label=raw_label, label=label)
-    values = by_key.get((source, sub_source, raw_label))
-    if values:
-        row.has_data = True
-        for name in METRIC_FIELDS:
-            setattr(row, name, values[name])
-    return row
-
-
-def visitors_trend(store, granularity: str, terminal: str, region: str, start, end) -> dict:
-    """Return chart data: period starts and, per category, visitors (None where missing)."""
-    rows = (
+def _newest_start(store, granularity, terminal, region):
+    return (
         current_figures(store, granularity, terminal, region)
-        .filter(period_start__gte=start, period_start__lte=end, sub_source="", raw_label="")
-        .exclude(source=TOTAL)
-        .values_list("period_start", "source", "visitors")
+        .order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .first()
     )
-    periods = sorted({period for period, _, _ in rows})
-    index = {period: position for position, period in enumerate(periods)}
-    series = {category.code: [None] * len(periods) for category in CATEGORIES}
-    for period, source, visitors in rows:
-        if source in series:
-            series[source][index[period]] = visitors
 
-    return {
-        "labels": [period.isoformat() for period in periods],
-        "datasets": [
-            {"source": category.code, "label": category.label, "data": series[category.code]}
-            for category in CATEGORIES
-        ],
-    }
+
+def granularity_with_data(store, terminal: str, region: str) -> str | None:
+    """Return the finest granularity that has figures for this terminal and region."""
+    for granularity in Granularity.values:
+        if current_figures(store, granularity, terminal, region).exists():
+            return granularity
+    return None
 
 
 def api_rows(store, granularity: str, terminal: str, region: str, start=None, end=None) -> list[dict]:

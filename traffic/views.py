@@ -1,16 +1,33 @@
-from urllib.parse import urlencode
-
 from django.contrib.auth.decorators import login_required
+from django.utils.translation import gettext_lazy as _
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from accounts.access import SESSION_STORE_KEY, get_membership_for_user, remember_store, stores_for_user
-from traffic import queries
-from traffic.dimensions import Granularity, period_label
+from traffic import exports, queries
+from traffic.dimensions import Granularity, Region, Terminal
 from traffic.forms import ReportFilterForm
+from traffic.report.build import build_report
+from traffic.report.filters import Metric, store_today
 
-# How many periods the trend chart shows, ending at the chosen period.
-TREND_PERIODS = {Granularity.DAY: 30, Granularity.WEEK: 26, Granularity.MONTH: 12}
+
+# The source table's columns after the source: (sort key, heading, definition).
+COLUMNS = (
+    ("visitors", Metric.VISITORS.label, _(
+        "Buyers who viewed a product or company page of the store, or sent an inquiry or chat from another page. "
+        "De-duplicated within one day, not across days."
+    )),
+    ("share", _("Share of visitors"), _(
+        "This source's visitors divided by the store total as uploaded, or by the sum of the categories when no total was uploaded."
+    )),
+    ("inquiry_customers", Metric.INQUIRY_CUSTOMERS.label, _(
+        "Buyers who sent at least one valid inquiry in the period; system spam is excluded."
+    )),
+    ("tm_customers", Metric.TM_CUSTOMERS.label, _("Buyers who started a TradeManager (chat) consultation in the period.")),
+    ("feedback_conversion_rate", Metric.FEEDBACK_CONVERSION_RATE.label, _(
+        "(Inquiry customers + TM customers) ÷ visitors, as the platform's reports compute it."
+    )),
+)
 
 
 @login_required
@@ -31,52 +48,58 @@ def traffic_report(request, slug):
     store = membership.store
     remember_store(request, store)
 
-    form = ReportFilterForm(request.GET)
-    granularity, terminal, region, period = form.cleaned_or_default()
-    if not request.GET.get("granularity"):
-        granularity = _granularity_with_data(store, terminal, region) or granularity
-
-    periods = queries.available_periods(store, granularity, terminal, region)
-    if period not in periods:
-        period = periods[0] if periods else None
-
-    table = queries.source_table(store, granularity, period, terminal, region) if period else None
-    trend = None
-    if period:
-        shown = [start for start in periods if start <= period][: TREND_PERIODS[granularity]]
-        trend = queries.visitors_trend(store, granularity, terminal, region, shown[-1], period)
+    form, filters = _filters(request, store)
+    report = build_report(store, filters)
 
     context = {
         "store": store,
         "membership": membership,
-        "granularity": granularity,
-        "terminal": terminal,
-        "region": region,
-        "period": period,
-        "periods": [(start, period_label(granularity, start)) for start in periods],
-        "period_label": period_label(granularity, period) if period else "",
         "form": form,
-        "table": table,
-        "trend": trend,
+        "filters": filters,
+        "report": report,
+        "query": filters.query_string(),
+        "columns": COLUMNS,
+        "metric_label": Metric(filters.metric).label,
     }
     template = "traffic/report.html#report-body" if request.htmx else "traffic/report.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
     if request.htmx:
-        # Put the filters actually shown in the address bar, not a period that had no data.
-        response["HX-Push-Url"] = _report_url(store, granularity, terminal, region, period)
+        # Put the filters actually shown in the address bar, not a range that had no data.
+        response["HX-Push-Url"] = report_url(store, filters)
     return response
 
 
-def _report_url(store, granularity, terminal, region, period):
-    query = {"granularity": granularity, "terminal": terminal, "region": region}
-    if period:
-        query["period"] = period.isoformat()
-    return f"{reverse('traffic:report', args=[store.slug])}?{urlencode(query)}"
+@login_required
+def report_csv(request, slug):
+    store = get_membership_for_user(request.user, slug).store
+    _form, filters = _filters(request, store)
+    return exports.csv_response(store, build_report(store, filters))
 
 
-def _granularity_with_data(store, terminal, region):
-    for granularity in Granularity.values:
-        if queries.current_figures(store, granularity, terminal, region).exists():
-            return granularity
-    return None
+@login_required
+def report_xlsx(request, slug):
+    store = get_membership_for_user(request.user, slug).store
+    _form, filters = _filters(request, store)
+    return exports.xlsx_response(store, build_report(store, filters))
+
+
+def report_url(store, filters, view="traffic:report"):
+    return f"{reverse(view, args=[store.slug])}?{filters.query_string()}"
+
+
+def _filters(request, store):
+    form = ReportFilterForm(request.GET)
+    form.is_valid()
+    terminal = form.valid_value("terminal", Terminal.ALL)
+    region = form.valid_value("region", Region.ALL)
+
+    default_granularity = Granularity.DAY
+    if not form.valid_value("granularity"):
+        default_granularity = queries.granularity_with_data(store, terminal, region) or Granularity.DAY
+
+    def newest_period(granularity, terminal, region):
+        return queries.newest_period(store, granularity, terminal, region)
+
+    filters = form.filters(store, store_today(store), default_granularity, newest_period)
+    return form, filters

@@ -84,6 +84,10 @@ class ReportFilters:
     series: tuple[str, ...] = DEFAULT_SERIES
 
     @property
+    def granularity_label(self) -> str:
+        return Granularity(self.granularity).label
+
+    @property
     def periods(self) -> list[datetime.date]:
         """Return the starts of the natural periods that overlap the range, oldest first."""
         if self.first_day is None:
