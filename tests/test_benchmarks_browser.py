@@ -1,93 +1,33 @@
 """The comparison page and a staff recompute in a real browser (headless Chromium through Playwright)."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from accounts.models import User
 from benchmarks.models import MethodSettings
-from config.celery import app as celery_app
 from tests.benchmark_fixtures import MONTH, make_peer, recompute
+from tests.browser import (  # noqa: F401 (fixtures)
+    allow_sync_database_calls,
+    browser,
+    browser_marks,
+    log_in,
+    open_page,
+    painted_pixels,
+    screenshot,
+)
+from tests.browser import eager_imports as eager_tasks  # noqa: F401 (fixture)
 from tests.conftest import PASSWORD
 from tests.helpers import add_figure, make_upload
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-TIMEOUT_MS = 20_000
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing; install Debian's chromium package"),
-]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def allow_sync_database_calls():
-    # Playwright's sync API runs an event loop in this thread, which Django's async check mistakes for async code.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser(allow_sync_database_calls):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+pytestmark = browser_marks
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+    context, page = open_page(browser, "en-US")
     yield page
     context.close()
-
-
-@pytest.fixture
-def eager_tasks(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-def log_in(page, base_url, email):
-    page.goto(f"{base_url}/accounts/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-
-def painted_pixels(page, selector):
-    """Return how many pixels of a canvas are not fully transparent."""
-    return page.eval_on_selector(
-        selector,
-        """canvas => {
-            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-            let painted = 0;
-            for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) { painted += 1; } }
-            return painted;
-        }""",
-    )
-
-
-def screenshot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_comparison_page_draws_charts(live_server, page, owner, store, industry):
