@@ -1,7 +1,7 @@
 """Shared set-up for the tests that drive Debian's Chromium through Playwright's sync API.
 
 Import the fixtures into a test module (`from tests.browser import ...`) and
-define a `page` fixture there with `new_page(browser, locale)`.
+define a `page` fixture there with `open_page(browser, locale)`.
 """
 
 from pathlib import Path
