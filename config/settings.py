@@ -323,7 +323,8 @@ BENCHMARK_VIEW_REQUIRES_CONTRIBUTING = env_bool("BENCHMARK_VIEW_REQUIRES_CONTRIB
 # noon in Los Angeles in winter.
 BENCHMARK_RECOMPUTE_HOUR_UTC = env_int("BENCHMARK_RECOMPUTE_HOUR_UTC", 20, minimum=0)
 
-CELERY_BEAT_SCHEDULE = {
+# Added to the watchdog's entry above: assigning a new dict here would drop it.
+CELERY_BEAT_SCHEDULE |= {
     "benchmarks-weekly": {
         "task": "benchmarks.tasks.recompute_latest_period",
         "schedule": crontab(minute=0, hour=BENCHMARK_RECOMPUTE_HOUR_UTC, day_of_week="tue"),

@@ -293,3 +293,19 @@ def test_watchdog_requeues_and_gives_up(store, settings):
     assert failed == [exhausted.id]
     assert Upload.objects.get(id=exhausted.id).status == Upload.Status.FAILED
     assert Upload.objects.get(id=fresh.id).status == Upload.Status.PROCESSING
+
+
+def test_database_error_in_progress_is_not_a_file_error(store, tmp_path):
+    from django.db import OperationalError
+
+    from traffic import importers
+    from traffic.importers.base import ImportOptions
+
+    path = tmp_path / "trend.csv"
+    path.write_text("日期,流量渠道,店铺访问人数,店内询盘人数,店内TM咨询人数\n2026-11-03,搜索,10,1,0\n", encoding="utf-8")
+
+    def broken_progress(rows_read, rows_total):
+        raise OperationalError("lock timeout")
+
+    with pytest.raises(OperationalError):
+        importers.parse_file(path, path.name, ImportOptions(), progress=broken_progress)

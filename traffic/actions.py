@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError
 
+from accounts.models import Store
 from traffic.importers.base import ImportOptions, ParseResult
 from traffic.models import TrafficFigure, Upload
 
@@ -143,6 +144,7 @@ def write_figures(upload: Upload, result: ParseResult) -> int:
     current, so that deleting this upload can bring them back.
     """
     figures = result.figures
+    lock_store_figures(upload.store_id)
     current_by_key = _current_rows_for(upload.store, figures)
 
     superseded = []
@@ -160,6 +162,17 @@ def write_figures(upload: Upload, result: ParseResult) -> int:
         batch_size=1000,
     )
     return len(figures)
+
+
+def lock_store_figures(store_id: int) -> None:
+    """Lock the store row until the transaction ends, so one change at a time rewrites a store's figures.
+
+    Writing and deleting read the current rows of some keys and then change which
+    rows are current. Two such changes to one store in parallel would both read
+    before either commits, and the second would then violate the
+    one-current-row-per-key constraint. Parsing files still runs in parallel.
+    """
+    list(Store.objects.select_for_update().filter(id=store_id).values_list("id", flat=True))
 
 
 def _current_rows_for(store, figures) -> dict[tuple, tuple[int, int]]:

@@ -10,6 +10,7 @@ import logging
 import pathlib
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils.translation import gettext_noop
 
 from traffic.dimensions import Granularity, Region, Terminal
@@ -49,6 +50,10 @@ def parse_file(path: pathlib.Path, original_name: str, options: ImportOptions, p
     result = ParseResult()
     try:
         parse_into(result, pathlib.Path(path), original_name, options, progress)
+    except DatabaseError:
+        # Raised by the progress callback: the database is in trouble, not the file, so the
+        # task's retry for transient errors must see it.
+        raise
     except Exception:
         # Last resort, so that a bug shows as a rejected upload and not as a failed task.
         logger.exception("Importer failed on %s", original_name)
