@@ -155,6 +155,14 @@ class TrafficFigure(models.Model):
                 condition=models.Q(is_current=True),
                 name="traffic_figure_current_lookup",
             ),
+            # Lets the traffic page's sums and trend read figures from the index alone
+            # (PostgreSQL; SQLite ignores INCLUDE).
+            models.Index(
+                fields=["store", "granularity", "terminal", "region", "period_start"],
+                include=["source", "sub_source", "raw_label", "visitors", "inquiry_customers", "tm_customers", "feedback_conversion_rate"],
+                condition=models.Q(is_current=True),
+                name="traffic_figure_current_sums",
+            ),
         ]
 
     def __str__(self):

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from traffic.dimensions import Granularity, period_end, period_label, period_start_of
+from traffic.dimensions import Granularity, Region, Terminal, period_end, period_label, period_start_of
 from traffic.report.changes import Change, detect_changes
 from traffic.report.coverage import CoverageRow, coverage_calendar
+from traffic.report.fetch import aggregate_windows, coverage_for, trend_rows
 from traffic.report.figures import (
     COUNT_METRICS,
     DERIVED_DAYS,
@@ -19,11 +20,8 @@ from traffic.report.figures import (
     RATE,
     Figures,
     Window,
-    aggregate_windows,
-    coverage_for,
     figures_per_period,
     plan_window,
-    trend_rows,
 )
 from traffic.report.filters import Metric, ReportFilters
 from traffic.report.periods import year_before
@@ -112,7 +110,7 @@ class Report:
 
 
 def build_report(store, filters: ReportFilters) -> Report:
-    """Query and assemble the page: 2 queries however long the range (coverage, then figures and trend)."""
+    """Query and assemble the page: 3 queries however long the range (coverage, sums over the windows, trend)."""
     granularity, terminal, region = filters.granularity, filters.terminal, filters.region
     periods = filters.periods
     previous = filters.previous_periods()
@@ -120,7 +118,7 @@ def build_report(store, filters: ReportFilters) -> Report:
     year_ago = sorted(set(period_start_of(granularity, start) for start in year_ago))
     trend = filters.trend_periods()
 
-    coverage = coverage_for(store, _intervals(filters, previous, year_ago, trend))
+    coverage = coverage_for(store, _coverage_intervals(filters, previous, year_ago, trend))
     windows = {
         CURRENT: plan_window(coverage, granularity, terminal, region, periods),
         PREVIOUS: plan_window(coverage, granularity, terminal, region, previous),
@@ -168,17 +166,34 @@ def build_report(store, filters: ReportFilters) -> Report:
     )
 
 
-def _intervals(filters: ReportFilters, previous, year_ago, trend):
-    granularity = filters.granularity
-    intervals = []
+def _coverage_intervals(filters: ReportFilters, previous, year_ago, trend) -> dict[tuple[str, str, str], list]:
+    """Return, per granularity, terminal and region, the (first, last) period starts whose coverage the page needs.
+
+    The calendar shows every slice over the range, with whole weeks and months around it.
+    The windows look up only their own region and granularity, days for a week or month,
+    and PC and Wireless when the terminal is All (see figures.plan_period).
+    """
+    granularity, terminal, region = filters.granularity, filters.terminal, filters.region
+    granularities = [granularity] if granularity == Granularity.DAY else [granularity, Granularity.DAY]
+    terminals = [terminal, Terminal.PC, Terminal.WIRELESS] if terminal == Terminal.ALL else [terminal]
+
+    intervals: dict[tuple[str, str, str], list] = {}
     for periods in (filters.periods, previous, year_ago, trend):
-        if periods:
-            intervals.append((periods[0], period_end(granularity, periods[-1])))
+        if not periods:
+            continue
+        interval = (periods[0], period_end(granularity, periods[-1]))
+        for slice_granularity in granularities:
+            for slice_terminal in terminals:
+                intervals.setdefault((slice_granularity, slice_terminal, region), []).append(interval)
+
     if filters.periods:
-        # The calendar shows whole weeks and months around the range.
         first_day = filters.covered_first_day
         calendar_start = min(period_start_of(Granularity.WEEK, first_day), period_start_of(Granularity.MONTH, first_day))
-        intervals.append((calendar_start, filters.covered_last_day))
+        for slice_granularity in Granularity.values:
+            for slice_terminal in Terminal.values:
+                for slice_region in Region.values:
+                    key = (slice_granularity, slice_terminal, slice_region)
+                    intervals.setdefault(key, []).append((calendar_start, filters.covered_last_day))
     return intervals
 
 
@@ -322,8 +337,9 @@ def _chart(filters: ReportFilters, per_period, trend_window: Window):
     mix = []
     for category in CATEGORIES:
         mix.append({"key": category.code, "label": category.label, "data": []})
+    category_periods = [per_period.get((category.code, ""), {}) for category in CATEGORIES]
     for start in shown:
-        values = [per_period.get((category.code, ""), {}).get(start) for category in CATEGORIES]
+        values = [periods.get(start) for periods in category_periods]
         visitors = [figures.visitors if figures else None for figures in values]
         category_sum = sum(value or 0 for value in visitors)
         for dataset, value in zip(mix, visitors):

@@ -14,12 +14,9 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Sum
-
 from traffic.dimensions import Granularity, Terminal, period_start_of
 from traffic.metrics import feedback_conversion_rate
-from traffic.models import TrafficFigure
-from traffic.report.periods import contiguous_runs, days_of
+from traffic.report.periods import days_of
 
 COUNT_METRICS = ("visitors", "inquiry_customers", "tm_customers")
 RATE = "feedback_conversion_rate"
@@ -30,6 +27,9 @@ DERIVED_RANGE = "range"
 DERIVED_DAYS = "days"
 DERIVED_TERMINALS = "terminals"
 PARTIAL = "partial"
+
+NO_REASONS: frozenset[str] = frozenset()
+PARTIAL_ONLY = frozenset({PARTIAL})
 
 # (granularity, terminal, region, period_start) of every period that has current figures.
 Coverage = set[tuple[str, str, str, datetime.date]]
@@ -89,34 +89,7 @@ class Figures:
         return getattr(self, metric)
 
     def note(self, metric: str) -> frozenset[str]:
-        return self.notes.get(metric, frozenset())
-
-
-def coverage_for(store, intervals: list[tuple[datetime.date, datetime.date]]) -> Coverage:
-    """Return which granularity, terminal, region and period have figures, for periods starting in the intervals."""
-    if not intervals:
-        return set()
-
-    days = Q()
-    for first_day, last_day in merge_intervals(intervals):
-        days |= Q(period_start__gte=first_day, period_start__lte=last_day)
-    rows = (
-        TrafficFigure.objects.filter(days, store=store, is_current=True)
-        .values_list("granularity", "terminal", "region", "period_start")
-        .distinct()
-        .order_by()
-    )
-    return set(rows)
-
-
-def merge_intervals(intervals):
-    merged = []
-    for first_day, last_day in sorted(intervals):
-        if merged and first_day <= merged[-1][1] + datetime.timedelta(days=1):
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last_day))
-        else:
-            merged.append((first_day, last_day))
-    return merged
+        return self.notes.get(metric, NO_REASONS)
 
 
 def plan_period(coverage: Coverage, granularity: str, terminal: str, region: str, start: datetime.date) -> PeriodPlan | None:
@@ -151,108 +124,53 @@ def plan_window(coverage: Coverage, granularity: str, terminal: str, region: str
     return Window(periods=list(periods), plans=[plan for plan in plans if plan is not None])
 
 
-def window_condition(window: Window) -> Q | None:
-    """Return a filter for the rows a window adds up, or None when the window has no data.
-
-    Consecutive periods become one date range, so a 90-day range is one BETWEEN, not 90 values.
-    """
-    by_slice: dict[tuple[str, str], list[datetime.date]] = {}
-    for plan in window.plans:
-        for granularity, terminal, start in plan.selections:
-            by_slice.setdefault((granularity, terminal), []).append(start)
-    if not by_slice:
-        return None
-
-    condition = Q()
-    for (granularity, terminal), starts in sorted(by_slice.items()):
-        for first, last in contiguous_runs(granularity, starts):
-            condition |= Q(granularity=granularity, terminal=terminal, period_start__gte=first, period_start__lte=last)
-    return condition
-
-
-def aggregate_windows(store, region: str, windows: dict[str, Window]) -> dict[tuple[str, str, str], dict[str, Figures]]:
-    """Sum every source over each window in one query.
-
-    Returns {(source, sub_source, raw_label): {window name: Figures}}.
-    """
-    conditions = {name: window_condition(window) for name, window in windows.items()}
-    conditions = {name: condition for name, condition in conditions.items() if condition is not None}
-    if not conditions:
-        return {}
-
-    annotations = {}
-    for name, condition in conditions.items():
-        for metric in METRICS:
-            annotations[f"{name}__{metric}__count"] = Count(metric, filter=condition)
-            if metric == RATE:
-                annotations[f"{name}__{metric}"] = Max(metric, filter=condition)
-            else:
-                annotations[f"{name}__{metric}"] = Sum(metric, filter=condition)
-
-    any_window = Q()
-    for condition in conditions.values():
-        any_window |= condition
-    rows = (
-        TrafficFigure.objects.filter(any_window, store=store, is_current=True, region=region)
-        .values("source", "sub_source", "raw_label")
-        .annotate(**annotations)
-        .order_by()
-    )
-
-    result = {}
-    for row in rows:
-        key = (row["source"], row["sub_source"], row["raw_label"])
-        result[key] = {}
-        for name in conditions:
-            sums = {metric: row[f"{name}__{metric}"] for metric in METRICS}
-            counts = {metric: row[f"{name}__{metric}__count"] for metric in METRICS}
-            result[key][name] = combine(sums, counts, windows[name].units, windows[name].reasons)
-    return result
-
-
-def combine(sums: dict, counts: dict, units: int, reasons: frozenset[str]) -> Figures:
+def combine(sums, counts, units: int, reasons: frozenset[str]) -> Figures:
     """Turn sums over `units` stored rows into Figures, marking sums and gaps.
 
-    With one row the stored rate is kept as the file gave it. A summed rate is recomputed
-    from the summed counts, and only when every row had all three counts.
+    sums and counts are sequences in METRICS order; the rate's "sum" is its maximum, which
+    is the stored rate when there is one row. With one row the stored rate is kept as the
+    file gave it. A summed rate is recomputed from the summed counts, and only when every
+    row had all three counts.
     """
     figures = Figures()
     summed = units > 1
+    note = reasons if summed else NO_REASONS
+    notes = figures.notes
 
-    for metric in COUNT_METRICS:
-        if not counts[metric]:
-            continue
-        setattr(figures, metric, sums[metric])
-        note = set(reasons) if summed else set()
-        if counts[metric] < units:
-            note.add(PARTIAL)
-        figures.notes[metric] = frozenset(note)
+    visitors_count, inquiry_count, tm_count, rate_count = counts
+    if visitors_count:
+        figures.visitors = sums[0]
+        notes["visitors"] = note if visitors_count >= units else note | PARTIAL_ONLY
+    if inquiry_count:
+        figures.inquiry_customers = sums[1]
+        notes["inquiry_customers"] = note if inquiry_count >= units else note | PARTIAL_ONLY
+    if tm_count:
+        figures.tm_customers = sums[2]
+        notes["tm_customers"] = note if tm_count >= units else note | PARTIAL_ONLY
 
-    complete = all(counts[metric] == units for metric in COUNT_METRICS)
-    if not summed and counts[RATE]:
-        figures.feedback_conversion_rate = sums[RATE]
+    complete = visitors_count == units and inquiry_count == units and tm_count == units
+    if not summed and rate_count:
+        figures.feedback_conversion_rate = sums[3]
     elif complete:
-        figures.feedback_conversion_rate = feedback_conversion_rate(
-            sums["visitors"], sums["inquiry_customers"], sums["tm_customers"]
-        )
-        figures.notes[RATE] = frozenset(reasons) if summed else frozenset()
+        figures.feedback_conversion_rate = feedback_conversion_rate(sums[0], sums[1], sums[2])
+        notes[RATE] = note
     return figures
 
 
-def trend_rows(store, region: str, window: Window, sub_sources: list[tuple[str, str]]):
-    """Return the stored rows of the trend: categories, the store total and the chosen sub-sources."""
-    condition = window_condition(window)
-    if condition is None:
-        return []
-
-    keys = Q(sub_source="")
-    for source, sub_source in sub_sources:
-        keys |= Q(source=source, sub_source=sub_source)
-    return list(
-        TrafficFigure.objects.filter(condition, keys, store=store, is_current=True, region=region, raw_label="")
-        .values_list("granularity", "period_start", "source", "sub_source", *METRICS)
-        .order_by()
-    )
+def stored_figures(visitors, inquiry_customers, tm_customers, rate) -> Figures:
+    """Return the Figures of one stored row, as combine() does for a single row but faster."""
+    figures = Figures(visitors, inquiry_customers, tm_customers, rate)
+    notes = figures.notes
+    if visitors is not None:
+        notes["visitors"] = NO_REASONS
+    if inquiry_customers is not None:
+        notes["inquiry_customers"] = NO_REASONS
+    if tm_customers is not None:
+        notes["tm_customers"] = NO_REASONS
+    if rate is None and visitors is not None and inquiry_customers is not None and tm_customers is not None:
+        figures.feedback_conversion_rate = feedback_conversion_rate(visitors, inquiry_customers, tm_customers)
+        notes[RATE] = NO_REASONS
+    return figures
 
 
 def figures_per_period(granularity: str, window: Window, rows) -> dict[tuple[str, str], dict[datetime.date, Figures]]:
@@ -260,24 +178,36 @@ def figures_per_period(granularity: str, window: Window, rows) -> dict[tuple[str
 
     Returns {(source, sub_source): {period start: Figures}}.
     """
-    sums: dict = {}
+    # {(source, sub_source): {period: [metric values of each stored row]}}
+    grouped: dict = {}
     for row_granularity, start, source, sub_source, *values in rows:
         # A day row stands in for its week or month only when the plan asked for days.
         period = start if row_granularity == granularity else period_start_of(granularity, start)
-        entry = sums.setdefault((source, sub_source), {}).setdefault(
-            period, ({metric: 0 for metric in METRICS}, {metric: 0 for metric in METRICS})
-        )
-        for metric, value in zip(METRICS, values):
-            if value is None:
-                continue
-            entry[0][metric] += value
-            entry[1][metric] += 1
+        periods = grouped.get((source, sub_source))
+        if periods is None:
+            periods = grouped[(source, sub_source)] = {}
+        stored = periods.get(period)
+        if stored is None:
+            periods[period] = [values]
+        else:
+            stored.append(values)
 
     plans = {plan.start: plan for plan in window.plans}
     result = {}
-    for key, periods in sums.items():
-        result[key] = {}
-        for period, (period_sums, counts) in periods.items():
+    for key, periods in grouped.items():
+        result[key] = figures = {}
+        for period, stored in periods.items():
             plan = plans[period]
-            result[key][period] = combine(period_sums, counts, len(plan.selections), plan.reasons)
+            if len(plan.selections) == 1:
+                # One uploaded row per source is the period itself: most periods of a range.
+                figures[period] = stored_figures(*stored[0])
+                continue
+            sums = [0] * len(METRICS)
+            counts = [0] * len(METRICS)
+            for values in stored:
+                for index, value in enumerate(values):
+                    if value is not None:
+                        sums[index] += value
+                        counts[index] += 1
+            figures[period] = combine(sums, counts, len(plan.selections), plan.reasons)
     return result

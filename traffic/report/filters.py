@@ -3,6 +3,7 @@
 import datetime
 import zoneinfo
 from dataclasses import dataclass, replace
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.db import models
@@ -87,9 +88,12 @@ class ReportFilters:
     def granularity_label(self) -> str:
         return Granularity(self.granularity).label
 
-    @property
+    @cached_property
     def periods(self) -> list[datetime.date]:
-        """Return the starts of the natural periods that overlap the range, oldest first."""
+        """Return the starts of the natural periods that overlap the range, oldest first.
+
+        Computed once per filters object; callers must not change the list.
+        """
         if self.first_day is None:
             return []
         return periods_between(self.granularity, self.first_day, self.last_day)
