@@ -86,6 +86,7 @@ def test_upload_xls_and_read_report(live_server, eager_imports, page, owner, sto
     # The chart has drawn something (axes, legend, the October points).
     page.wait_for_function("() => window.Chart && Chart.getChart('trend-chart') !== undefined")
     assert painted_pixels(page, "#trend-chart") > 500
+    assert painted_pixels(page, "#mix-chart") > 500
     screenshot(page, "report-zh.png")
 
     # Switch to English; the same report comes back in English.

@@ -85,8 +85,10 @@
 
     var mixCanvas = document.getElementById("mix-chart");
     if (mixCanvas) {
+      // A stacked area needs two neighbouring periods to draw anything, so few periods get stacked bars.
+      var asBars = data.labels.length <= 16;
       charts.push(new Chart(mixCanvas, {
-        type: "line",
+        type: asBars ? "bar" : "line",
         data: {
           labels: data.labels,
           datasets: data.mix.map(function (set, i) {
@@ -95,7 +97,7 @@
               data: set.data,
               borderColor: color(i),
               backgroundColor: color(i) + "b3",
-              fill: i === 0 ? "origin" : "-1",
+              fill: asBars ? false : (i === 0 ? "origin" : "-1"),
               pointRadius: 0,
               borderWidth: 1
             };
@@ -107,6 +109,7 @@
           animation: false,
           interaction: { mode: "index", intersect: false },
           scales: {
+            x: { stacked: asBars },
             y: {
               stacked: true,
               min: 0,
