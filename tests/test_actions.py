@@ -34,15 +34,26 @@ def current(store, source):
     return TrafficFigure.objects.get(store=store, source=source, sub_source="", is_current=True)
 
 
-def test_later_upload_replaces_same_keys(store):
+def test_later_upload_replaces_whole_slice(store):
     import_figures(store, [figure("search", 100), figure("direct", 50)], "first.csv")
 
     second = import_figures(store, [figure("search", 120)], "second.csv")
 
     assert current(store, "search").visitors == 120
     assert current(store, "search").upload == second
-    assert current(store, "direct").visitors == 50
+    assert not TrafficFigure.objects.filter(store=store, source="direct", is_current=True).exists()
     assert TrafficFigure.objects.filter(store=store, source="search").count() == 2
+
+
+def test_later_upload_keeps_other_slices(store):
+    import_figures(store, [figure("search", 100)], "first.csv")
+    other_terminal = figure("search", 7)
+    other_terminal.terminal = "pc"
+
+    import_figures(store, [other_terminal], "second.csv")
+
+    assert TrafficFigure.objects.get(store=store, terminal="all", is_current=True).visitors == 100
+    assert TrafficFigure.objects.get(store=store, terminal="pc", is_current=True).visitors == 7
 
 
 def test_replacement_keeps_other_stores(store, other_store):

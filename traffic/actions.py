@@ -137,31 +137,64 @@ def _send_import(upload_id: int) -> None:
 
 
 def write_figures(upload: Upload, result: ParseResult) -> int:
-    """Store this upload's figures and make each current unless a newer upload has its key.
+    """Store this upload's figures; for each period slice it covers, they replace the older upload's.
 
-    Must run inside a transaction. "Newer" means uploaded later (a higher id),
-    whatever order the imports ran in. Rows of earlier uploads stay, marked not
-    current, so that deleting this upload can bring them back.
+    A slice is one granularity, period, terminal and region of the store. An
+    export is a complete picture of the slices it covers, so the newest upload
+    of a slice is current for all of its sources, and figures of an older upload
+    for the same slice stop being current even for sources the new file lacks;
+    mixing exports would add a store total to categories from another file.
+    "Newer" means uploaded later (a higher id), whatever order the imports ran
+    in. Must run inside a transaction. Rows of older uploads stay, not current,
+    so that deleting this upload can bring them back.
     """
     figures = result.figures
     lock_store_figures(upload.store_id)
-    current_by_key = _current_rows_for(upload.store, figures)
+    slices = {_slice_of(figure) for figure in figures}
+    current = _current_rows_in(upload.store_id, slices)
 
-    superseded = []
-    newer_keys = set()
-    for key, (row_id, upload_id) in current_by_key.items():
-        if upload_id > upload.id:
-            newer_keys.add(key)
-        else:
-            superseded.append(row_id)
-    for start in range(0, len(superseded), 500):
-        TrafficFigure.objects.filter(id__in=superseded[start:start + 500]).update(is_current=False)
+    newer_slices = {slice_key for slice_key, (_row_ids, upload_ids) in current.items() if max(upload_ids) > upload.id}
+    superseded = [row_id for slice_key, (row_ids, _ids) in current.items() if slice_key not in newer_slices for row_id in row_ids]
+    _set_current(superseded, False)
 
     TrafficFigure.objects.bulk_create(
-        [_figure_row(upload, figure, is_current=figure.key() not in newer_keys) for figure in figures],
+        [_figure_row(upload, figure, is_current=_slice_of(figure) not in newer_slices) for figure in figures],
         batch_size=1000,
     )
     return len(figures)
+
+
+def _slice_of(figure) -> tuple:
+    return (figure.granularity, figure.period_start, figure.terminal, figure.region)
+
+
+def _current_rows_in(store_id: int, slices) -> dict[tuple, tuple[list[int], set[int]]]:
+    """Return {slice: (ids of its current rows, ids of the uploads they come from)}."""
+    return _rows_in(store_id, slices, current_only=True)
+
+
+def _rows_in(store_id: int, slices, current_only: bool) -> dict[tuple, tuple[list[int], set[int]]]:
+    periods_by_dimensions = {}
+    for granularity, period_start, terminal, region in slices:
+        periods_by_dimensions.setdefault((granularity, terminal, region), set()).add(period_start)
+
+    found = {}
+    for (granularity, terminal, region), period_starts in periods_by_dimensions.items():
+        rows = TrafficFigure.objects.filter(
+            store_id=store_id, granularity=granularity, terminal=terminal, region=region, period_start__in=period_starts
+        )
+        if current_only:
+            rows = rows.filter(is_current=True)
+        for row_id, upload_id, period_start in rows.values_list("id", "upload_id", "period_start"):
+            row_ids, upload_ids = found.setdefault((granularity, period_start, terminal, region), ([], set()))
+            row_ids.append(row_id)
+            upload_ids.add(upload_id)
+    return found
+
+
+def _set_current(row_ids: list[int], is_current: bool) -> None:
+    for start in range(0, len(row_ids), 500):
+        TrafficFigure.objects.filter(id__in=row_ids[start:start + 500]).update(is_current=is_current)
 
 
 def lock_store_figures(store_id: int) -> None:
@@ -173,29 +206,6 @@ def lock_store_figures(store_id: int) -> None:
     one-current-row-per-key constraint. Parsing files still runs in parallel.
     """
     list(Store.objects.select_for_update().filter(id=store_id).values_list("id", flat=True))
-
-
-def _current_rows_for(store, figures) -> dict[tuple, tuple[int, int]]:
-    """Return {key: (row id, upload id)} of the current rows that share a key with these figures."""
-    periods_by_slice = {}
-    for figure in figures:
-        periods_by_slice.setdefault((figure.granularity, figure.terminal, figure.region), set()).add(figure.period_start)
-
-    new_keys = {figure.key() for figure in figures}
-    found = {}
-    for (granularity, terminal, region), period_starts in periods_by_slice.items():
-        rows = TrafficFigure.objects.filter(
-            store=store,
-            is_current=True,
-            granularity=granularity,
-            terminal=terminal,
-            region=region,
-            period_start__in=period_starts,
-        ).values_list("id", "upload_id", *TrafficFigure.KEY_FIELDS)
-        for row_id, upload_id, *key in rows:
-            if tuple(key) in new_keys:
-                found[tuple(key)] = (row_id, upload_id)
-    return found
 
 
 def _figure_row(upload: Upload, figure, is_current: bool) -> TrafficFigure:
@@ -227,37 +237,28 @@ def delete_upload(upload: Upload, actor=None, ip_address=None) -> None:
 
     with transaction.atomic():
         record_upload_deleted(upload, actor=actor, ip_address=ip_address)
-        replaced_keys = list(upload.figures.filter(is_current=True).values_list(*TrafficFigure.KEY_FIELDS))
+        lock_store_figures(upload.store_id)
+        replaced_slices = set(
+            upload.figures.filter(is_current=True).values_list("granularity", "period_start", "terminal", "region")
+        )
         upload.figures.all().delete()
-        _restore_latest(upload.store, replaced_keys)
+        _restore_newest(upload.store_id, replaced_slices)
         upload.delete()
 
     upload.file_path.unlink(missing_ok=True)
-    logger.info("upload deleted upload=%s store=%s figures_restored_for=%d keys", upload.id, upload.store_id, len(replaced_keys))
+    logger.info("upload deleted upload=%s store=%s slices_restored=%d", upload.id, upload.store_id, len(replaced_slices))
 
 
-def _restore_latest(store, keys) -> None:
-    """For each key, make the row of the newest remaining upload current."""
-    wanted = set(map(tuple, keys))
-    periods_by_slice = {}
-    for granularity, period_start, terminal, region, *_rest in wanted:
-        periods_by_slice.setdefault((granularity, terminal, region), set()).add(period_start)
-
-    newest_by_key = {}
-    for (granularity, terminal, region), period_starts in periods_by_slice.items():
-        rows = TrafficFigure.objects.filter(
-            store=store, granularity=granularity, terminal=terminal, region=region, period_start__in=period_starts
-        ).values_list("id", "upload_id", *TrafficFigure.KEY_FIELDS)
-        for row_id, upload_id, *key in rows:
-            key = tuple(key)
-            if key in wanted and (key not in newest_by_key or upload_id > newest_by_key[key][1]):
-                newest_by_key[key] = (row_id, upload_id)
-
-    restored = [row_id for row_id, _upload_id in newest_by_key.values()]
-    for start in range(0, len(restored), 500):
-        TrafficFigure.objects.filter(id__in=restored[start:start + 500]).update(is_current=True)
-
-
+def _restore_newest(store_id: int, slices) -> None:
+    """For each slice, make the rows of the newest remaining upload that has it current."""
+    restored = []
+    for slice_key, (_row_ids, upload_ids) in _rows_in(store_id, slices, current_only=False).items():
+        granularity, period_start, terminal, region = slice_key
+        restored += TrafficFigure.objects.filter(
+            store_id=store_id, upload_id=max(upload_ids), granularity=granularity, period_start=period_start,
+            terminal=terminal, region=region,
+        ).values_list("id", flat=True)
+    _set_current(restored, True)
 
 
 def upload_limit_mb() -> int:

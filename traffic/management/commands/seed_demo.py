@@ -198,9 +198,12 @@ def seed_store_figures(store: Store, demo_store: DemoStore, day_count: int = DEM
         upload = demo_upload(store)
         upload.figures.all().delete()
 
-        # A figure from a real upload stays current, and the demo row for that key is stored as superseded.
-        keys_current_elsewhere = set(
-            TrafficFigure.objects.filter(store=store, is_current=True).values_list(*TrafficFigure.KEY_FIELDS)
+        # A period slice that a real upload covers stays with it, and the demo rows of that slice
+        # are stored as superseded.
+        slices_current_elsewhere = set(
+            TrafficFigure.objects.filter(store=store, is_current=True).values_list(
+                "granularity", "period_start", "terminal", "region"
+            )
         )
 
         batch = []
@@ -209,7 +212,8 @@ def seed_store_figures(store: Store, demo_store: DemoStore, day_count: int = DEM
             for (terminal, region), figures in slices.items():
                 for (source, sub_source), figure in zip(ROW_KEYS, figures):
                     key = (granularity, start, terminal, region, source, sub_source, "")
-                    batch.append(traffic_figure(store, upload, key, figure, is_current=key not in keys_current_elsewhere))
+                    current = (granularity, start, terminal, region) not in slices_current_elsewhere
+                    batch.append(traffic_figure(store, upload, key, figure, is_current=current))
             if len(batch) >= BATCH_SIZE:
                 TrafficFigure.objects.bulk_create(batch, batch_size=BATCH_SIZE)
                 count += len(batch)
