@@ -55,7 +55,14 @@ def remember_store(request, store: Store) -> None:
 
 
 class ApiUnauthorized(Exception):
-    """Raised when an API request carries neither a valid token nor a logged-in session."""
+    """Raised when an API request carries neither a valid token nor a logged-in session.
+
+    `token_rejected` is true when the request sent a token that is wrong or revoked.
+    """
+
+    def __init__(self, token_rejected: bool = False):
+        super().__init__()
+        self.token_rejected = token_rejected
 
 
 def get_api_access(request, slug: str, token_required: bool = False) -> tuple[Store, bool]:
@@ -69,9 +76,10 @@ def get_api_access(request, slug: str, token_required: bool = False) -> tuple[St
     if request.headers.get("Authorization"):
         token = token_from_request(request)
         if token is None:
-            raise ApiUnauthorized
+            raise ApiUnauthorized(token_rejected=True)
         if token.store.slug != slug:
             raise Http404(_("Store not found."))
+        request.api_token = token
         return token.store, True
 
     if token_required or not request.user.is_authenticated:

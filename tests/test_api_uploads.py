@@ -152,3 +152,25 @@ def test_api_read_with_token(client, store, token):
     assert response.status_code == 200
     assert response.json()["rows"] == []
     assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_api_upload_without_files_is_400(client, store, token):
+    response = client.post(reverse("api:uploads", args=[store.slug]), {}, headers=bearer(token))
+
+    assert response.status_code == 400
+    assert "files" in response.json()["fields"]
+
+
+def test_api_upload_records_token(client, store, token, samples_dir, django_capture_on_commit_callbacks):
+    post_upload(client, store, token, [sample(samples_dir)], django_capture_on_commit_callbacks)
+
+    upload = Upload.objects.get()
+    assert upload.api_token == ApiToken.objects.get()
+    assert "nightly script" in upload.uploaded_via()
+
+
+def test_api_wrong_token_message(client, store):
+    response = client.get(reverse("api:traffic", args=[store.slug]), headers={**bearer("tsa_wrong"), "Accept-Language": "en"})
+
+    assert response.status_code == 401
+    assert "invalid or has been revoked" in response.json()["error"]

@@ -272,3 +272,31 @@ def test_upload_form_rejects_bad_period(client, owner, store, django_capture_on_
     assert response.status_code == 200
     assert response.context["form"].errors["period"]
     assert not Upload.objects.exists()
+
+
+def test_upload_list_polls_while_running(client, owner, store):
+    running = make_upload(store, "running.csv", status=Upload.Status.QUEUED)
+    client.force_login(owner)
+
+    polling = client.get(uploads_url(store), headers={"HX-Request": "true"}).content.decode()
+    Upload.objects.filter(id=running.id).update(status=Upload.Status.SUCCEEDED)
+    settled = client.get(uploads_url(store), headers={"HX-Request": "true"}).content.decode()
+
+    assert polling.lstrip().startswith('<div id="upload-rows"')
+    assert 'hx-trigger="every 2s"' in polling
+    assert 'hx-trigger="every 2s"' not in settled
+
+
+def test_upload_detail_shows_stored_slices(client, owner, store, samples_dir, django_capture_on_commit_callbacks):
+    client.force_login(owner)
+    post_files(client, store, [sample_file(samples_dir, "traffic-source_month_2026-10_wireless.xls")], django_capture_on_commit_callbacks)
+    upload = Upload.objects.get()
+
+    response = client.get(reverse("traffic:upload_detail", args=[store.slug, upload.id]), headers={"Accept-Language": "en"})
+
+    assert upload.slices() == [{
+        "granularity": "Month", "terminal": "Wireless", "region": "All traffic", "first": "2026-10", "last": "2026-10", "periods": 1,
+    }]
+    html = response.content.decode()
+    assert "Traffic-source report" in html
+    assert "Wireless" in html

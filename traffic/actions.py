@@ -34,7 +34,9 @@ class DuplicateUpload(Exception):
         self.existing = existing
 
 
-def store_upload_file(store, chunks, original_name: str, user=None, options: ImportOptions | None = None) -> Upload:
+def store_upload_file(
+    store, chunks, original_name: str, user=None, options: ImportOptions | None = None, api_token=None
+) -> Upload:
     """Write the file under an internal name, hash it and record a queued Upload.
 
     `chunks` is any iterable of bytes (a Django UploadedFile's .chunks() or a
@@ -75,6 +77,7 @@ def store_upload_file(store, chunks, original_name: str, user=None, options: Imp
             with transaction.atomic():
                 return Upload.objects.create(
                     uploaded_by=user,
+                    api_token=api_token,
                     period_first_day=options.period[0] if options.period else None,
                     period_last_day=options.period[1] if options.period else None,
                     original_name=Path(original_name).name[:255],
@@ -90,7 +93,7 @@ def store_upload_file(store, chunks, original_name: str, user=None, options: Imp
     raise DuplicateUpload(existing)
 
 
-def store_upload_files(store, files, user=None, options: ImportOptions | None = None):
+def store_upload_files(store, files, user=None, options: ImportOptions | None = None, api_token=None):
     """Store several uploaded files and queue their imports, all or none.
 
     Returns (new uploads, existing uploads that the same files already made).
@@ -102,7 +105,7 @@ def store_upload_files(store, files, user=None, options: ImportOptions | None = 
         with transaction.atomic():
             for uploaded in files:
                 try:
-                    upload = store_upload_file(store, uploaded.chunks(), uploaded.name, user, options)
+                    upload = store_upload_file(store, uploaded.chunks(), uploaded.name, user, options, api_token)
                 except DuplicateUpload as duplicate:
                     duplicates.append(duplicate.existing)
                     continue

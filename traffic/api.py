@@ -30,8 +30,12 @@ def api_view(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except ApiUnauthorized:
-            response = json_response({"error": _("Authentication required: send Authorization: Bearer <token>.")}, 401)
+        except ApiUnauthorized as exc:
+            if exc.token_rejected:
+                message = _("The API token is invalid or has been revoked. Ask the store owner for a new one.")
+            else:
+                message = _("Authentication required: send Authorization: Bearer <token>.")
+            response = json_response({"error": message}, 401)
             response["WWW-Authenticate"] = 'Bearer realm="api"'
             return response
         except PermissionDenied as exc:
@@ -99,7 +103,9 @@ def uploads(request, slug):
         return json_response({"error": _("The upload is invalid."), "fields": json.loads(form.errors.as_json())}, 400)
 
     try:
-        created, duplicates = actions.store_upload_files(store, form.cleaned_data["files"], options=form.import_options())
+        created, duplicates = actions.store_upload_files(
+            store, form.cleaned_data["files"], options=form.import_options(), api_token=getattr(request, "api_token", None)
+        )
     except actions.FileTooLarge as exc:
         return _too_large(exc.args[0])
 

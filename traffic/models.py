@@ -19,6 +19,10 @@ class Upload(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Set for uploads made through the API with a store token.
+    api_token = models.ForeignKey(
+        "accounts.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="uploads"
+    )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     original_name = models.CharField(_("file name"), max_length=255)
     # The file lives under UPLOAD_ROOT / stored_name; the user's file name is never a path.
@@ -64,6 +68,53 @@ class Upload(models.Model):
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"
+
+    LAYOUT_LABELS = {
+        "traffic_source_report": _("Traffic-source report"),
+        "trend": _("Trend export"),
+        "visitor_details": _("Visitor details"),
+        "canonical": _("Canonical CSV"),
+        "demo": _("Demo data"),
+    }
+
+    @property
+    def layout_label(self):
+        return self.LAYOUT_LABELS.get(self.layout, self.layout)
+
+    @property
+    def warning_count(self):
+        return sum(1 for message in self.messages if message.get("level") == "warning")
+
+    def uploaded_via(self):
+        """Return who or what uploaded the file, for lists: an e-mail, an API token's name, or the command line."""
+        if self.uploaded_by_id:
+            return self.uploaded_by.email
+        if self.api_token_id:
+            return gettext("API token “%(name)s”") % {"name": self.api_token.name}
+        return gettext("command line")
+
+    def slices(self):
+        """Return what the upload brought: one dict per granularity, terminal and region with its periods."""
+        from django.db.models import Count, Max, Min
+
+        from traffic.dimensions import Granularity, Region, Terminal, period_label
+
+        rows = (
+            self.figures.values("granularity", "terminal", "region")
+            .annotate(first=Min("period_start"), last=Max("period_start"), periods=Count("period_start", distinct=True))
+            .order_by("granularity", "terminal", "region")
+        )
+        return [
+            {
+                "granularity": Granularity(row["granularity"]).label,
+                "terminal": Terminal(row["terminal"]).label,
+                "region": Region(row["region"]).label,
+                "first": period_label(row["granularity"], row["first"]),
+                "last": period_label(row["granularity"], row["last"]),
+                "periods": row["periods"],
+            }
+            for row in rows
+        ]
 
     @property
     def is_done(self):

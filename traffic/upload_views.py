@@ -39,12 +39,19 @@ def upload_list(request, slug):
             if created is not None:
                 return _after_upload(store, created, len(form.cleaned_data["files"]), request)
 
-    uploads = store.uploads.select_related("uploaded_by")[:50]
-    return render(
-        request,
-        "traffic/uploads.html",
-        {"store": store, "membership": membership, "form": form, "uploads": uploads},
-    )
+    uploads = list(store.uploads.select_related("uploaded_by", "api_token")[:50])
+    context = {
+        "store": store,
+        "membership": membership,
+        "form": form,
+        "uploads": uploads,
+        # While an import runs, the list refreshes itself; once all are done it stops asking.
+        "any_running": any(not upload.is_done for upload in uploads),
+    }
+    template = "traffic/uploads.html#upload-rows" if request.htmx and request.method == "GET" else "traffic/uploads.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
 
 
 def _after_upload(store, created, file_count, request):
