@@ -68,3 +68,22 @@ def test_seed_demo_refresh_regenerates_same_figures():
 
     after = sorted(TrafficFigure.objects.values_list("store_id", "granularity", "period_start", "terminal", "region", "source", "sub_source", "visitors"))
     assert after == before
+
+
+def test_seed_demo_parents_cover_children():
+    seed()
+
+    for parent in TrafficFigure.objects.filter(sub_source="", source="search", granularity="day")[:200]:
+        children = TrafficFigure.objects.filter(
+            store=parent.store, granularity="day", period_start=parent.period_start, terminal=parent.terminal,
+            region=parent.region, source="search",
+        ).exclude(sub_source="")
+        assert parent.inquiry_customers <= sum(child.inquiry_customers for child in children)
+        assert parent.tm_customers <= sum(child.tm_customers for child in children)
+
+
+def test_seed_demo_keeps_inquiries_outside_mainland():
+    seed()
+
+    outside = TrafficFigure.objects.filter(region="exclude_cn", source="total", granularity="day")
+    assert sum(figure.inquiry_customers for figure in outside) > 0

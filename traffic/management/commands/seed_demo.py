@@ -359,10 +359,12 @@ def terminal_figures(rng: random.Random, level: float) -> list[Figure]:
 
         parent = customers(rng, visitors, inquiry_rate, tm_rate)
         if children:
+            # Every buyer of the category came through one of its sub-sources, so the parent
+            # lies between the largest child and the sum of the children.
             parent = (
                 visitors,
-                max(parent[1], *(child[1] for child in children)),
-                max(parent[2], *(child[2] for child in children)),
+                between(parent[1], max(child[1] for child in children), sum(child[1] for child in children)),
+                between(parent[2], max(child[2] for child in children), sum(child[2] for child in children)),
             )
         figures.append(parent)
         figures.extend(children)
@@ -380,6 +382,10 @@ def terminal_figures(rng: random.Random, level: float) -> list[Figure]:
     return figures
 
 
+def between(value: int, low: int, high: int) -> int:
+    return max(low, min(value, high))
+
+
 def customers(rng: random.Random, visitors: int, inquiry_rate: float, tm_rate: float) -> Figure:
     inquiry_customers = min(visitors, round(visitors * inquiry_rate * rng.uniform(0.4, 1.6)))
     tm_customers = min(visitors, round(visitors * tm_rate * rng.uniform(0.4, 1.6)))
@@ -392,7 +398,9 @@ def combine_terminals(pc: Figure, wireless: Figure, both_share: float) -> Figure
 
 
 def scale(figure: Figure, factor: float) -> Figure:
-    return tuple(math.floor(value * factor) for value in figure)
+    # Rounding, not flooring: with factor < 1 the result never exceeds the input, and a
+    # single inquiry does not vanish from the figures without mainland China.
+    return tuple(round(value * factor) for value in figure)
 
 
 def period_slices(demo_store, granularity: str, start: datetime.date, daily: dict) -> dict[tuple[str, str], list[Figure]]:
