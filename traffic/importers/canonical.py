@@ -20,7 +20,7 @@ from traffic.taxonomy import CATEGORY_BY_CODE, SUB_SOURCE_BY_CODE, TOTAL
 
 from .base import ERROR, WARNING, ImportOptions, ParsedFigure, Problem
 from .figures import FigureCollector, check_counts, check_rate, read_metrics
-from .table import CANONICAL, ProgressReporter, Table, cell_text, is_blank_row
+from .table import ProgressReporter, Table, cell_text, is_blank_row
 from .values import InvalidValue, parse_date
 
 CANONICAL_COLUMNS = (

@@ -309,3 +309,24 @@ class ProgressReporter:
     def finish(self) -> None:
         if self.callback:
             self.callback(self.rows_total, self.rows_total)
+
+
+def read_date_in_period(table: Table, number: int, cells: list, preamble: Preamble, problems: list[Problem]):
+    """Parse the row's date; return None and add an error when it is invalid or outside the stated period."""
+    from .values import parse_date
+
+    value = table.cell(cells, "date")
+    try:
+        date = parse_date(value)
+    except InvalidValue as exc:
+        problems.append(table.problem(ERROR, exc.message, row=number, role="date", value=value))
+        return None
+
+    if preamble.period and not preamble.period[0] <= date <= preamble.period[1]:
+        start, end = preamble.period
+        problems.append(table.problem(
+            ERROR, gettext_noop("The date is outside the period %(start)s~%(end)s stated in the title."),
+            {"start": start.isoformat(), "end": end.isoformat()}, row=number, role="date", value=value,
+        ))
+        return None
+    return date

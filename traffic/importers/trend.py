@@ -17,7 +17,7 @@ from .base import ERROR, ImportOptions, ParsedFigure, Problem
 from .figures import FigureCollector, Label, check_counts, check_rate, label_to_source, read_metrics, warn_unknown_label
 from .table import (
     Preamble, ProgressReporter, Table, cell_text, choose_terminal_and_region, is_blank_row, is_note_row,
-    parse_terminal, read_preamble,
+    parse_terminal, read_date_in_period, read_preamble,
 )
 from .values import InvalidValue, parse_date
 
@@ -78,19 +78,8 @@ def looks_like_date(value) -> bool:
 def read_period_start(
     table: Table, number: int, cells: list, preamble: Preamble, granularity: str, problems: list[Problem]
 ) -> datetime.date | None:
-    value = table.cell(cells, "date")
-    try:
-        date = parse_date(value)
-    except InvalidValue as exc:
-        problems.append(table.problem(ERROR, exc.message, row=number, role="date", value=value))
-        return None
-
-    if preamble.period and not preamble.period[0] <= date <= preamble.period[1]:
-        start, end = preamble.period
-        problems.append(table.problem(
-            ERROR, gettext_noop("The date is outside the period %(start)s~%(end)s stated in the title."),
-            {"start": start.isoformat(), "end": end.isoformat()}, row=number, role="date", value=value,
-        ))
+    date = read_date_in_period(table, number, cells, preamble, problems)
+    if date is None:
         return None
 
     if period_start_of(granularity, date) != date:
@@ -100,7 +89,7 @@ def read_period_start(
                 "With %(granularity)s granularity every date must be the first day of its period "
                 "(a Monday for weeks, the 1st for months). Choose day granularity for daily rows."
             ),
-            {"granularity": granularity}, row=number, role="date", value=value,
+            {"granularity": granularity}, row=number, role="date", value=table.cell(cells, "date"),
         ))
         return None
     return date

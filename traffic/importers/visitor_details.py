@@ -23,9 +23,9 @@ from .base import ERROR, ImportOptions, ParsedFigure, Problem
 from .figures import Label, label_to_source, warn_unknown_label
 from .table import (
     Preamble, ProgressReporter, Table, cell_text, is_blank_row, is_note_row, parse_flag, parse_terminal,
-    read_preamble,
+    read_date_in_period, read_preamble,
 )
-from .values import InvalidValue, is_missing, parse_date, parse_decimal
+from .values import InvalidValue, is_missing, parse_decimal
 
 # Country cells that mean mainland China. Hong Kong, Macao and Taiwan are not mainland.
 MAINLAND_CHINA = ("cn", "中国", "中国大陆", "china", "mainlandchina")
@@ -136,7 +136,7 @@ def read_visit(
     visitor_id = cell_text(table.cell(cells, "visitor_id"))
     if not visitor_id:
         problems.append(table.problem(ERROR, gettext_noop("The visitor ID is missing."), row=number, role="visitor_id"))
-    date = read_date(table, number, cells, preamble, problems)
+    date = read_date_in_period(table, number, cells, preamble, problems)
     terminal = read_visit_terminal(table, number, cells, default_terminal, problems)
     source = read_visit_source(table, number, cells, problems)
     inquired = read_flag(table, number, cells, "inquired", problems)
@@ -149,23 +149,6 @@ def read_visit(
         date=date, visitor_id=visitor_id, terminal=terminal, mainland=is_mainland_china(country), source=source,
         inquired=inquired, tm_consulted=tm_consulted,
     )
-
-
-def read_date(table: Table, number: int, cells: list, preamble: Preamble, problems: list[Problem]):
-    value = table.cell(cells, "date")
-    try:
-        date = parse_date(value)
-    except InvalidValue as exc:
-        problems.append(table.problem(ERROR, exc.message, row=number, role="date", value=value))
-        return None
-
-    if preamble.period and not preamble.period[0] <= date <= preamble.period[1]:
-        start, end = preamble.period
-        problems.append(table.problem(
-            ERROR, gettext_noop("The date is outside the period %(start)s~%(end)s stated in the title."),
-            {"start": start.isoformat(), "end": end.isoformat()}, row=number, role="date", value=value,
-        ))
-    return date
 
 
 def read_visit_terminal(table: Table, number: int, cells: list, default: str, problems: list[Problem]) -> str | None:

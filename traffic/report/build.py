@@ -11,10 +11,6 @@ from traffic.report.changes import Change, detect_changes
 from traffic.report.coverage import CoverageRow, coverage_calendar
 from traffic.report.fetch import aggregate_windows, coverage_for, trend_rows
 from traffic.report.figures import (
-    COUNT_METRICS,
-    DERIVED_DAYS,
-    DERIVED_RANGE,
-    DERIVED_TERMINALS,
     METRICS,
     PARTIAL,
     RATE,
