@@ -105,3 +105,24 @@ def test_upload_xls_and_read_report(live_server, eager_imports, page, owner, sto
     assert _category_cells(page, "search") == ["6,225", "222", "93", "5.06%"]
     assert "period=2026-10-01" in page.url
     screenshot(page, "report-en.png")
+
+
+def test_delete_upload_asks_first(live_server, page, owner, store):
+    from tests.helpers import make_upload
+    from traffic.models import Upload
+
+    upload = make_upload(store, "week.csv")
+    log_in(page, live_server.url, owner.email)
+    page.goto(f"{live_server.url}/stores/{store.slug}/uploads/{upload.id}/")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("button.danger")
+    page.wait_for_timeout(300)
+    kept = Upload.objects.filter(id=upload.id).exists()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button.danger")
+    page.wait_for_url(re.compile(r"/uploads/$"))
+
+    assert kept
+    assert not Upload.objects.filter(id=upload.id).exists()
