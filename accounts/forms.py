@@ -93,8 +93,18 @@ class TransferOwnershipForm(forms.Form):
         self.fields["new_owner"].label_from_instance = lambda membership: membership.user.email
 
 
+COMMON_TIME_ZONES = (
+    ("America/Los_Angeles", _("US Pacific time, used by the Data Manager")),
+    ("Asia/Shanghai", _("China time, used by the inquiry back-end")),
+    ("UTC", _("Coordinated Universal Time")),
+)
+
+
 def time_zone_choices():
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    """Return the common zones first, then every IANA zone, as grouped choices."""
+    common = [(name, f"{name} · {label}") for name, label in COMMON_TIME_ZONES]
+    every = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    return [(_("Common"), common), (_("All time zones"), every)]
 
 
 class StoreSettingsForm(forms.ModelForm):

@@ -229,3 +229,12 @@ def test_upload_deletion_is_audited(client, owner, store):
     assert event.store == store
     assert event.actor == owner
     assert event.details["file_name"] == "week.xls"
+
+
+def test_time_zone_choices_list_common_first():
+    from accounts.forms import time_zone_choices
+
+    (common_label, common), (_all_label, every) = time_zone_choices()
+
+    assert [name for name, _label in common] == ["America/Los_Angeles", "Asia/Shanghai", "UTC"]
+    assert ("Europe/Berlin", "Europe/Berlin") in every
