@@ -89,6 +89,8 @@ class Upload(models.Model):
         """Return who or what uploaded the file, for lists: an e-mail, an API token's name, or the command line."""
         if self.uploaded_by_id:
             return self.uploaded_by.email
+        if self.layout == "demo":
+            return gettext("Demo data")
         if self.api_token_id:
             return gettext("API token “%(name)s”") % {"name": self.api_token.name}
         return gettext("command line")
