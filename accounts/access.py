@@ -1,6 +1,6 @@
 """The one way views reach a store's data.
 
-A user who is not a member of a store gets 404, the same answer as for a
+A user who is not a member of a store gets 404, the same response as for a
 store that does not exist, so a URL reveals nothing about other stores.
 """
 

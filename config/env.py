@@ -1,6 +1,6 @@
 """Typed readers for settings taken from the environment.
 
-Each reader raises ImproperlyConfigured at start-up when a variable holds a
+Each reader raises ImproperlyConfigured at start-up when a variable contains a
 value of the wrong type, so a typo in deployment fails loudly instead of
 falling back to a default.
 """

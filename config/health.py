@@ -30,7 +30,7 @@ def check_broker() -> str:
 @never_cache
 @require_GET
 def health(request):
-    """Return 200 when the database and the broker answer, else 503 naming what failed."""
+    """Return 200 when the database and the broker respond, else 503 naming what failed."""
     checks = {}
     for name, check in (("database", check_database), ("broker", check_broker)):
         try:

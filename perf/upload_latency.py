@@ -4,10 +4,10 @@ Usage (from the repository root):
 
     .venv/bin/python perf/upload_latency.py [--samples ../shared/samples] [--rounds 3]
 
-It makes a scratch data folder with SQLite and the folder broker (the
-`make run` set-up), or uses DATABASE_URL and REDIS_URL when they are set,
-migrates, starts one Celery worker process, and for each sample stores the file
-and queues its import the way the upload page does. The clock runs from the
+It uses a scratch data folder with SQLite and the folder broker (the `make run`
+set-up), or DATABASE_URL and REDIS_URL when they are set. It migrates and
+starts one Celery worker process. Then, for each sample, it stores the file and
+queues its import the way the upload page does. The clock runs from the
 commit of the upload to the moment the upload is succeeded and its figures are
 current, which is when the report page shows them. Prints the median and the
 maximum per sample.

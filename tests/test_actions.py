@@ -306,7 +306,7 @@ def test_watchdog_requeues_and_gives_up(store, settings):
     assert Upload.objects.get(id=fresh.id).status == Upload.Status.PROCESSING
 
 
-def test_database_error_in_progress_is_not_a_file_error(store, tmp_path):
+def test_progress_database_error_propagates(store, tmp_path):
     from django.db import OperationalError
 
     from traffic import importers

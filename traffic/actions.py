@@ -144,9 +144,10 @@ def write_figures(upload: Upload, result: ParseResult) -> int:
 
     A slice is one granularity, period, terminal and region of the store. An
     export is a complete picture of the slices it covers, so the newest upload
-    of a slice is current for all of its sources, and figures of an older upload
-    for the same slice stop being current even for sources the new file lacks;
-    mixing exports would add a store total to categories from another file.
+    of a slice is current for all of its sources. Figures of an older upload for
+    the same slice stop being current even for sources the new file lacks,
+    because mixing exports would put one file's store total beside another
+    file's categories.
     "Newer" means uploaded later (a higher id), whatever order the imports ran
     in. Must run inside a transaction. Rows of older uploads stay, not current,
     so that deleting this upload can bring them back.

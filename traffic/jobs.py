@@ -43,7 +43,7 @@ def stale_before() -> datetime.datetime:
 def claim_upload(upload_id: int) -> int | None:
     """Claim a queued upload, or one whose worker stopped sending heartbeats; return the attempt number.
 
-    Returns None when the upload is done or another live worker holds it.
+    Returns None when the upload is done or another live worker has claimed it.
     """
     claimable = Q(status=Upload.Status.QUEUED) | Q(status=Upload.Status.PROCESSING, heartbeat_at__lt=stale_before())
     now = timezone.now()
@@ -113,8 +113,8 @@ def find_stuck_uploads() -> tuple[list[int], list[int]]:
     """Requeue or fail uploads whose worker stopped: return (requeued ids, failed ids).
 
     A processing upload with an old heartbeat, or a queued upload that no
-    worker picked up within IMPORT_STALE_SECONDS, is sent again until it has
-    had IMPORT_MAX_ATTEMPTS attempts; then it fails with a message.
+    worker picked up within IMPORT_STALE_SECONDS, is sent again. After
+    IMPORT_MAX_ATTEMPTS attempts it fails with a message instead.
     """
     stale = stale_before()
     stuck = Upload.objects.filter(

@@ -11,8 +11,8 @@ def feedback_conversion_rate(
 ) -> Decimal | None:
     """Return (inquiry_customers + tm_customers) / visitors as a fraction.
 
-    The platform publishes no formula; this is how its reports and public
-    tools compute the rate, and files that carry a rate are checked against it.
+    The platform publishes no formula. Its reports and public tools compute the
+    rate this way, and files that carry a rate are checked against it.
     Returns None when a count is missing or there were no visitors.
     """
     if visitors is None or inquiry_customers is None or tm_customers is None:

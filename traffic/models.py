@@ -46,8 +46,8 @@ class Upload(models.Model):
     messages = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Set by the worker while it reads the file; a processing upload whose heartbeat is
-    # older than IMPORT_STALE_SECONDS has lost its worker and may be claimed again.
+    # Set by the worker while it reads the file. A processing upload whose heartbeat is
+    # older than IMPORT_STALE_SECONDS has lost its worker, so it may be claimed again.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # How many times a worker claimed this upload; each claim gets its own number.
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -55,7 +55,7 @@ class Upload(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # The same bytes with the same options are imported once per store; a failed
+            # The same bytes with the same options are imported once per store. A failed
             # upload does not count, so a file can be tried again after a fix elsewhere.
             models.UniqueConstraint(
                 fields=["store", "sha256", "granularity", "terminal", "region"],

@@ -66,7 +66,7 @@ def _store_uploads(request, store, form):
     """Store every file and queue its import; a file over the limit cancels the whole request.
 
     Returns the new uploads, or None after adding the error to the form. A file
-    the store already has is not stored again; the user is told instead.
+    the store already has is not stored again, and a message reports it instead.
     """
     try:
         created, duplicates = actions.store_upload_files(

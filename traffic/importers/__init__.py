@@ -43,7 +43,8 @@ __all__ = ["ImportOptions", "ImportRejected", "ParsedFigure", "ParseResult", "Pr
 def parse_file(path: pathlib.Path, original_name: str, options: ImportOptions, progress=None) -> ParseResult:
     """Parse an uploaded export into figures, detecting its layout from the content.
 
-    Bad input never raises: it becomes an error Problem in result.problems.
+    Bad input never raises: it becomes an error Problem in result.problems. A
+    DatabaseError raised by the progress callback is the one exception passed on.
     progress, when given, is called as progress(rows_read, rows_total) every
     thousand rows and once at the end.
     """

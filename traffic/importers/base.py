@@ -1,4 +1,4 @@
-"""What every importer returns: parsed figures and the problems found on the way.
+"""Result types shared by the importers: parsed figures and the problems found on the way.
 
 Messages are stored as an English msgid plus parameters and translated when
 shown, so one upload reads in Chinese for one user and in English for another.
@@ -73,7 +73,7 @@ class Problem:
 
 @dataclass
 class ImportOptions:
-    """What the uploader or the command line states; each one overrides what the file says."""
+    """Dimensions stated by the uploader or the command line; each one overrides the file's own statement."""
 
     granularity: str = ""
     terminal: str = ""

@@ -56,9 +56,16 @@ def change(delta):
     if delta is None:
         return MISSING
     value = Decimal(delta.value) * 100
-    sign = "+" if value > 0 else ("−" if value < 0 else "±")
-    unit = " pp" if delta.is_points else "%"
-    return f"{sign}{abs(value):.1f}{unit}" if not delta.is_points else f"{sign}{abs(value):.2f}{unit}"
+    if value > 0:
+        sign = "+"
+    elif value < 0:
+        sign = "−"
+    else:
+        sign = "±"
+
+    if delta.is_points:
+        return f"{sign}{abs(value):.2f} pp"
+    return f"{sign}{abs(value):.1f}%"
 
 
 @register.filter
