@@ -16,6 +16,7 @@ from kombu.exceptions import OperationalError
 from accounts.models import Store
 from traffic.importers.base import ImportOptions, ParseResult
 from traffic.models import TrafficFigure, Upload
+from traffic.staging import StagingTable
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,9 @@ def write_figures(upload: Upload, result: ParseResult) -> int:
     in. Must run inside a transaction. Rows of older uploads stay, not current,
     so that deleting this upload can bring them back.
     """
+    if result.stage is not None:
+        return write_staged_figures({"": upload}, result.stage)
+
     figures = result.figures
     lock_store_figures(upload.store_id)
     slices = {_slice_of(figure) for figure in figures}
@@ -166,6 +170,69 @@ def write_figures(upload: Upload, result: ParseResult) -> int:
         batch_size=1000,
     )
     return len(figures)
+
+
+def write_staged_figures(uploads: dict[str, Upload], stage) -> int:
+    """Write the figures of a FigureStage, with the rules of write_figures, in a few SQL statements.
+
+    uploads maps the stage's store column to the upload of that store: "" to
+    the one upload of a single-store file, or each slug of a bulk import to its
+    store's new upload. Must run inside a transaction.
+    """
+    for store_id in sorted(upload.store_id for upload in uploads.values()):
+        lock_store_figures(store_id)
+
+    targets = StagingTable("traffic_stage_uploads", [("store", "varchar(100)"), ("store_id", "bigint"), ("upload_id", "bigint")])
+    slices = StagingTable("traffic_stage_slices", [
+        ("store_id", "bigint"), ("upload_id", "bigint"), ("granularity", "varchar(8)"), ("period_start", "date"),
+        ("terminal", "varchar(16)"), ("region", "varchar(16)"), ("newer", "smallint"),
+    ])
+    try:
+        targets.load([(slug, upload.store_id, upload.id) for slug, upload in uploads.items()])
+        figure_table = TrafficFigure._meta.db_table
+        same_slice = (
+            "{alias}.store_id = s.store_id AND {alias}.granularity = s.granularity AND "
+            "{alias}.period_start = s.period_start AND {alias}.terminal = s.terminal AND {alias}.region = s.region"
+        )
+        # One row per slice the file covers; newer = 1 where a later upload's figures are current.
+        slices.execute(f"""
+            INSERT INTO {{table}} (store_id, upload_id, granularity, period_start, terminal, region, newer)
+            SELECT DISTINCT u.store_id, u.upload_id, f.granularity, f.period_start, f.terminal, f.region, 0
+            FROM {stage.name} f JOIN {targets.name} u ON u.store = f.store
+        """)
+        slices.execute("CREATE INDEX {table}_key ON {table} (store_id, granularity, terminal, region, period_start)")
+        slices.analyze()
+        slices.execute(f"""
+            UPDATE {{table}} SET newer = 1
+            WHERE EXISTS (
+                SELECT 1 FROM {figure_table} t
+                WHERE t.is_current AND t.upload_id > {{table}}.upload_id AND t.store_id = {{table}}.store_id
+                    AND t.granularity = {{table}}.granularity AND t.period_start = {{table}}.period_start
+                    AND t.terminal = {{table}}.terminal AND t.region = {{table}}.region
+            )
+        """)
+        slices.execute(f"""
+            UPDATE {figure_table} SET is_current = FALSE
+            FROM {{table}} s
+            WHERE {figure_table}.is_current AND s.newer = 0 AND {same_slice.format(alias=figure_table)}
+        """)
+        slices.execute(f"""
+            INSERT INTO {figure_table} (
+                store_id, upload_id, granularity, period_start, terminal, region, source, sub_source, raw_label,
+                visitors, inquiry_customers, tm_customers, feedback_conversion_rate, extra, is_current
+            )
+            SELECT s.store_id, s.upload_id, f.granularity, f.period_start, f.terminal, f.region, f.source, f.sub_source,
+                   f.raw_label, f.visitors, f.inquiry_customers, f.tm_customers, f.feedback_conversion_rate, '{{}}',
+                   s.newer = 0
+            FROM {stage.name} f
+            JOIN {targets.name} u ON u.store = f.store
+            JOIN {{table}} s ON s.store_id = u.store_id AND s.granularity = f.granularity AND s.period_start = f.period_start
+                AND s.terminal = f.terminal AND s.region = f.region
+        """)
+    finally:
+        targets.drop()
+        slices.drop()
+    return stage.count
 
 
 def _slice_of(figure) -> tuple:

@@ -39,6 +39,13 @@ def bulk_import(path: Path, original_name: str) -> BulkResult:
     that already has this exact file is left unchanged.
     """
     parsed = importers.parse_file(path, original_name, ImportOptions())
+    try:
+        return _import_parsed(parsed, path, original_name)
+    finally:
+        parsed.drop_stage()
+
+
+def _import_parsed(parsed: ParseResult, path: Path, original_name: str) -> BulkResult:
     bulk = BulkResult(problems=parsed.problems)
     if parsed.errors:
         return bulk
@@ -49,8 +56,9 @@ def bulk_import(path: Path, original_name: str) -> BulkResult:
     by_store: dict[str, list] = {}
     for figure in parsed.figures:
         by_store.setdefault(figure.store, []).append(figure)
-    stores = {store.slug: store for store in Store.objects.filter(slug__in=by_store)}
-    missing = sorted(set(by_store) - set(stores))
+    counts = parsed.stage.store_counts() if parsed.stage is not None else {slug: len(figures) for slug, figures in by_store.items()}
+    stores = {store.slug: store for store in Store.objects.filter(slug__in=counts)}
+    missing = sorted(set(counts) - set(stores))
     if missing:
         bulk.problems.append(Problem(
             ERROR, gettext_noop("These stores do not exist: %(slugs)s. Nothing was imported."),
@@ -61,14 +69,20 @@ def bulk_import(path: Path, original_name: str) -> BulkResult:
     digest = _sha256(path)
     try:
         with transaction.atomic():
-            for slug, figures in sorted(by_store.items()):
+            new_uploads = {}
+            for slug in sorted(counts):
                 store = stores[slug]
                 if _has_file(store, digest):
                     bulk.unchanged_stores.append(slug)
                     continue
-                upload = _store_upload(store, path, original_name, digest, len(figures))
-                bulk.uploads.append(upload)
-                actions.write_figures(upload, ParseResult(figures=figures))
+                new_uploads[slug] = _store_upload(store, path, original_name, digest, counts[slug])
+            bulk.uploads = list(new_uploads.values())
+            if parsed.stage is not None:
+                if new_uploads:
+                    actions.write_staged_figures(new_uploads, parsed.stage)
+            else:
+                for slug, upload in new_uploads.items():
+                    actions.write_figures(upload, ParseResult(figures=by_store[slug]))
     except BaseException:
         for upload in bulk.uploads:
             upload.file_path.unlink(missing_ok=True)

@@ -64,17 +64,19 @@ def run_import(upload_id: int, attempt: int) -> Upload:
     result = importers.parse_file(
         upload.file_path, upload.original_name, upload.import_options(), progress=_progress_reporter(upload.id, attempt)
     )
-    labels.apply_mappings_to_figures(result.figures, result.problems, UNKNOWN_LABEL_MESSAGE)
-
-    with transaction.atomic():
-        if not _still_holds(upload_id, attempt):
-            logger.warning("import abandoned upload=%s attempt=%s: a later attempt took over", upload_id, attempt)
-            return upload
-        if result.errors:
-            _finish(upload, Upload.Status.FAILED, result, figures_imported=0)
-        else:
-            count = write_figures(upload, result)
-            _finish(upload, Upload.Status.SUCCEEDED, result, figures_imported=count)
+    try:
+        labels.apply_mappings(result, UNKNOWN_LABEL_MESSAGE)
+        with transaction.atomic():
+            if not _still_holds(upload_id, attempt):
+                logger.warning("import abandoned upload=%s attempt=%s: a later attempt took over", upload_id, attempt)
+                return upload
+            if result.errors:
+                _finish(upload, Upload.Status.FAILED, result, figures_imported=0)
+            else:
+                count = write_figures(upload, result)
+                _finish(upload, Upload.Status.SUCCEEDED, result, figures_imported=count)
+    finally:
+        result.drop_stage()
 
     logger.info(
         "import %s upload=%s store=%s figures=%d errors=%d warnings=%d",

@@ -14,6 +14,33 @@ def mappings_by_label() -> dict[str, LabelMapping]:
     return {mapping.label: mapping for mapping in LabelMapping.objects.all()}
 
 
+def apply_mappings(result, unknown_label_message) -> None:
+    """Apply the label mappings to a ParseResult, whether its figures are in a list or staged."""
+    if result.stage is not None:
+        apply_mappings_to_stage(result.stage, result.problems, unknown_label_message)
+    else:
+        apply_mappings_to_figures(result.figures, result.problems, unknown_label_message)
+
+
+def apply_mappings_to_stage(stage, problems, unknown_label_message) -> None:
+    """Give staged figures with a mapped raw label their mapped source, and drop the warnings about them."""
+    mappings = mappings_by_label()
+    if not mappings:
+        return
+
+    mapped_labels = set()
+    for raw_label in stage.raw_labels():
+        mapping = mappings.get(normalize_label(raw_label))
+        if mapping is None:
+            continue
+        stage.execute(
+            "UPDATE {table} SET source = %s, sub_source = %s, raw_label = '' WHERE raw_label = %s",
+            [mapping.source, mapping.sub_source, raw_label],
+        )
+        mapped_labels.add(mapping.label)
+    drop_mapped_warnings(problems, mapped_labels, unknown_label_message)
+
+
 def apply_mappings_to_figures(figures, problems, unknown_label_message) -> None:
     """Give parsed figures with a mapped raw label their mapped source, and drop the warnings about them."""
     mappings = mappings_by_label()
@@ -27,6 +54,10 @@ def apply_mappings_to_figures(figures, problems, unknown_label_message) -> None:
             figure.source, figure.sub_source, figure.raw_label = mapping.source, mapping.sub_source, ""
             mapped_labels.add(mapping.label)
 
+    drop_mapped_warnings(problems, mapped_labels, unknown_label_message)
+
+
+def drop_mapped_warnings(problems, mapped_labels: set[str], unknown_label_message) -> None:
     problems[:] = [
         problem for problem in problems
         if not (problem.message == unknown_label_message and normalize_label(problem.value) in mapped_labels)

@@ -56,3 +56,24 @@ def requeue_stuck_uploads() -> None:
         import_upload.delay(upload_id)
     if requeued or failed:
         logger.warning("watchdog requeued=%s failed=%s", requeued, failed)
+
+
+@shared_task(acks_late=True)
+def bulk_import_file(path: str, original_name: str) -> dict:
+    """Import a multi-store canonical file (traffic.bulk) in the worker; return what happened.
+
+    The outcome is in the uploads it creates, one per store, and in the worker's
+    log; the returned dict is for a result backend when one is configured.
+    """
+    from pathlib import Path
+
+    from traffic.bulk import bulk_import
+
+    result = bulk_import(Path(path), original_name)
+    if result.errors:
+        logger.error("bulk import failed file=%s: %s", original_name, result.errors[0].render())
+    return {
+        "uploads": [upload.id for upload in result.uploads],
+        "unchanged_stores": result.unchanged_stores,
+        "problems": [problem.to_dict() for problem in result.problems],
+    }

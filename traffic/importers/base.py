@@ -120,6 +120,23 @@ class ParseResult:
     figures: list[ParsedFigure] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     rows_read: int = 0
+    # The figures of a large canonical file, in a temporary table (traffic.staging.FigureStage).
+    stage: object = None
+
+    @property
+    def figure_count(self) -> int:
+        return self.stage.count if self.stage is not None else len(self.figures)
+
+    def discard_figures(self) -> None:
+        """Forget the figures, and drop the temporary table of staged ones."""
+        self.figures = []
+        self.drop_stage()
+
+    def drop_stage(self) -> None:
+        """Drop the temporary table of staged figures, once they are written or not wanted."""
+        if self.stage is not None:
+            self.stage.drop()
+            self.stage = None
 
     @property
     def errors(self) -> list[Problem]:

@@ -13,15 +13,21 @@ whose store column names another store than the upload's is rejected, except in
 a bulk import by platform staff, which writes every store the file names.
 """
 
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
 from django.utils.translation import gettext_noop
 
 from traffic.dimensions import Granularity, Region, Terminal, period_start_of
+from traffic.metrics import feedback_conversion_rate
+from traffic.staging import FigureStage
 from traffic.taxonomy import CATEGORY_BY_CODE, SUB_SOURCE_BY_CODE, TOTAL
 
 from .base import ERROR, WARNING, ImportOptions, ParsedFigure, Problem
-from .figures import FigureCollector, check_counts, check_rate, read_metrics
+from .figures import RATE_TOLERANCE, FigureCollector, check_counts, check_rate, read_metrics
 from .table import ProgressReporter, Table, cell_text, is_blank_row
-from .values import InvalidValue, parse_date
+from .values import InvalidValue, parse_date, parse_rate
 
 CANONICAL_COLUMNS = (
     "store", "period_start", "granularity", "terminal", "region", "source", "sub_source", "raw_label",
@@ -42,29 +48,155 @@ def canonical_columns(headers: list[str]) -> dict[str, int] | None:
     return columns
 
 
+# Fields of the tuple that CanonicalReader.rows() yields for each valid row: the columns of a FigureStage.
+ROW_FIELDS = (
+    "row_number", "store", "granularity", "period_start", "terminal", "region", "source", "sub_source", "raw_label",
+    "visitors", "inquiry_customers", "tm_customers", "feedback_conversion_rate",
+)
+
+# Distinct cell values remembered per column; beyond this, values are parsed each time.
+CACHE_LIMIT = 100_000
+
+
 def parse_canonical(
     table: Table, options: ImportOptions, problems: list[Problem], progress: ProgressReporter
-) -> list[ParsedFigure]:
-    """Parse a canonical table; the upload's options must agree with every row, since the file states them all."""
+) -> "list[ParsedFigure] | FigureStage":
+    """Parse a canonical table; the upload's options must agree with every row, since the file states them all.
+
+    A table of at least IMPORT_STAGE_ROWS rows is written to a FigureStage, a
+    temporary table, instead of a list, so that two million rows do not have to
+    fit in the worker's memory. The caller drops the stage.
+    """
+    reader = CanonicalReader(table, options, problems)
+    if progress.rows_total >= settings.IMPORT_STAGE_ROWS:
+        stage = FigureStage()
+        try:
+            stage.fill(reader.rows(progress))
+            stage.check_duplicates(table, problems)
+        except BaseException:
+            stage.drop()
+            raise
+        return stage
+
     collector = FigureCollector(table, problems)
+    for row in reader.rows(progress):
+        figure = ParsedFigure(**dict(zip(ROW_FIELDS[1:], row[1:])))
+        collector.add(row[0], figure, figure.raw_label or figure.sub_source or figure.source)
+    return collector.result()
 
-    for number, cells in table.rows:
-        progress.row_read()
-        if is_blank_row(cells):
-            continue
 
-        dimensions = read_dimensions(table, number, cells, options, problems)
+class CanonicalReader:
+    """Reads canonical rows, remembering what each distinct dimension value means.
+
+    A row whose cells are all plain (known codes, dates seen before, counts in
+    digits) is read without the general parsers; any other row goes through
+    read_row, which also reports what is wrong with it.
+    """
+
+    def __init__(self, table: Table, options: ImportOptions, problems: list[Problem]):
+        self.table = table
+        self.options = options
+        self.problems = problems
+        self.dimensions: dict[str, dict] = {"granularity": {}, "terminal": {}, "region": {}}
+        self.sources: dict[tuple, tuple] = {}
+        self.periods: dict[tuple, datetime.date] = {}
+        self.stores: dict[str, str] = {}
+        self.rates: dict[str, Decimal] = {}
+
+    def rows(self, progress: ProgressReporter):
+        """Yield each valid row as a tuple in ROW_FIELDS order; report invalid rows to problems."""
+        columns = self.table.columns
+        index = {name: columns.get(name) for name in CANONICAL_COLUMNS}
+        granularities, terminals, regions = (self.dimensions[role] for role in ("granularity", "terminal", "region"))
+        sources, periods, stores, rates = self.sources, self.periods, self.stores, self.rates
+        granularity_index, terminal_index, region_index = index["granularity"], index["terminal"], index["region"]
+        source_index, sub_source_index, raw_label_index = index["source"], index["sub_source"], index["raw_label"]
+        period_index, store_index, rate_index = index["period_start"], index["store"], index["feedback_conversion_rate"]
+        visitors_index, inquiry_index, tm_index = index["visitors"], index["inquiry_customers"], index["tm_customers"]
+
+        for number, cells in self.table.rows:
+            progress.row_read()
+            try:
+                granularity = granularities[cells[granularity_index]]
+                terminal = terminals[cells[terminal_index]]
+                region = regions[cells[region_index]]
+                source, sub_source, raw_label = sources[(
+                    cells[source_index],
+                    cells[sub_source_index] if sub_source_index is not None else "",
+                    cells[raw_label_index] if raw_label_index is not None else "",
+                )]
+                period_start = periods[(cells[period_index], granularity)]
+                store = stores[cells[store_index]] if store_index is not None else ""
+                visitors = plain_count(cells[visitors_index])
+                inquiry_customers = plain_count(cells[inquiry_index])
+                tm_customers = plain_count(cells[tm_index])
+                if inquiry_customers > visitors or tm_customers > visitors:
+                    raise ValueError
+                rate = feedback_conversion_rate(visitors, inquiry_customers, tm_customers)
+                if rate_index is not None and cells[rate_index] != "":
+                    stated = rates[cells[rate_index]]
+                    if stated is not None:
+                        if rate is not None and abs(stated - rate) > RATE_TOLERANCE:
+                            raise ValueError  # read_row warns about it
+                        rate = stated
+            except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+                if is_blank_row(cells):
+                    progress.blank_row()
+                    continue
+                row = self.read_row(number, cells)
+                if row is None:
+                    continue
+                yield row
+                continue
+            yield (
+                number, store, granularity, period_start, terminal, region, source, sub_source, raw_label,
+                visitors, inquiry_customers, tm_customers, rate,
+            )
+
+    def read_row(self, number: int, cells: list) -> tuple | None:
+        """Read a row cell by cell, reporting errors; remember the valid values for the rows after it."""
+        table, problems = self.table, self.problems
+        problems_before = len(problems)
+        dimensions = read_dimensions(table, number, cells, self.options, problems)
         metrics = read_metrics(table, number, cells, problems)
         if dimensions is None or metrics is None:
-            continue
+            return None
         metrics["extra"] = {}
 
         figure = ParsedFigure(**dimensions, **metrics)
-        if check_counts(table, number, figure, problems):
-            check_rate(table, number, figure, problems)
-            collector.add(number, figure, figure.raw_label or figure.sub_source or figure.source)
+        if not check_counts(table, number, figure, problems):
+            return None
+        check_rate(table, number, figure, problems)
+        if len(problems) == problems_before:
+            self.remember(cells, figure)
+        return tuple(getattr(figure, name) if name != "row_number" else number for name in ROW_FIELDS)
 
-    return collector.result()
+    def remember(self, cells: list, figure: ParsedFigure) -> None:
+        """Remember the cell values of a row that read without errors or warnings."""
+        table = self.table
+        if len(self.periods) >= CACHE_LIMIT or len(self.sources) >= CACHE_LIMIT:
+            return
+        for role in ("granularity", "terminal", "region"):
+            self.dimensions[role][table.cell(cells, role)] = getattr(figure, role)
+        source_cells = (
+            table.cell(cells, "source"),
+            table.cell(cells, "sub_source") if "sub_source" in table.columns else "",
+            table.cell(cells, "raw_label") if "raw_label" in table.columns else "",
+        )
+        self.sources[source_cells] = (figure.source, figure.sub_source, figure.raw_label)
+        self.periods[(table.cell(cells, "period_start"), figure.granularity)] = figure.period_start
+        if "store" in table.columns:
+            self.stores[table.cell(cells, "store")] = figure.store
+        rate_cell = table.cell(cells, "feedback_conversion_rate")
+        if isinstance(rate_cell, str) and rate_cell and len(self.rates) < CACHE_LIMIT:
+            self.rates[rate_cell] = parse_rate(rate_cell)
+
+
+def plain_count(value) -> int:
+    """Return a count written in plain ASCII digits; raise ValueError for anything else."""
+    if not value.isascii() or not value.isdigit():
+        raise ValueError(value)
+    return int(value)
 
 
 def read_dimensions(table, number, cells, options, problems) -> dict | None:

@@ -156,21 +156,26 @@ class FigureCollector:
             return
 
         first, first_number = self.figures[key]
-        if figure == first:
-            self.problems.append(self.table.problem(
-                WARNING, gettext_noop("This row repeats row %(first_row)s exactly and was skipped."),
-                {"first_row": first_number}, row=number, role="source", value=label,
-            ))
-            return
-
-        self.problems.append(self.table.problem(
-            ERROR,
-            gettext_noop(
-                "This source already appears on row %(first_row)s for the same period, terminal and region, "
-                "with different figures. Remove one of the two rows."
-            ),
-            {"first_row": first_number}, row=number, role="source", value=label,
-        ))
+        report_duplicate(self.table, self.problems, number, first_number, figure == first, label)
 
     def result(self) -> list[ParsedFigure]:
         return [figure for figure, _number in self.figures.values()]
+
+
+def report_duplicate(table: Table, problems: list[Problem], number: int, first_number: int, same: bool, label: str) -> None:
+    """Report a row whose key an earlier row already has: a warning when it repeats it exactly, else an error."""
+    if same:
+        problems.append(table.problem(
+            WARNING, gettext_noop("This row repeats row %(first_row)s exactly and was skipped."),
+            {"first_row": first_number}, row=number, role="source", value=label,
+        ))
+        return
+
+    problems.append(table.problem(
+        ERROR,
+        gettext_noop(
+            "This source already appears on row %(first_row)s for the same period, terminal and region, "
+            "with different figures. Remove one of the two rows."
+        ),
+        {"first_row": first_number}, row=number, role="source", value=label,
+    ))

@@ -23,6 +23,17 @@ DELIMITERS = (",", "\t", ";")
 
 # Rows looked at to choose the delimiter; the header is on one of the first 20.
 DELIMITER_SAMPLE_LINES = 60
+TEXT_SAMPLE_CHARS = 256 * 1024
+TEXT_BLOCK_BYTES = 1024 * 1024
+
+WORKBOOK_UNREADABLE = gettext_noop(
+    "The file looks like an Excel workbook but could not be read (%(detail)s). "
+    "Open it in Excel, save it again as .xlsx, and upload that file."
+)
+NOT_TEXT_MESSAGE = gettext_noop(
+    "The file is not an Excel workbook and not a text file in UTF-8 or GB18030/GBK. "
+    "Upload the .xls or .xlsx file that the back-end exported, or a CSV saved from it."
+)
 
 
 class UnreadableFile(Exception):
@@ -37,29 +48,31 @@ class UnreadableFile(Exception):
 @dataclass
 class Sheet:
     name: str  # "" for delimited text, which has no sheets
-    rows: list[list] = field(default_factory=list)
+    rows: "list[list] | WorkbookRows | TextRows" = field(default_factory=list)
 
 
 def read_sheets(path: pathlib.Path) -> list[Sheet]:
     """Read every sheet of a workbook, or the one table of a text file.
 
     Cells are str, int, float, bool, datetime.date or datetime.datetime, and
-    "" for an empty cell. Raises UnreadableFile with a message for the merchant.
+    "" for an empty cell. A text file is not loaded: its rows are read from
+    disk each time they are iterated. Raises UnreadableFile with a message for
+    the merchant.
     """
+    path = pathlib.Path(path)
     try:
-        data = pathlib.Path(path).read_bytes()
+        with path.open("rb") as handle:
+            head = handle.read(len(OLE2_MAGIC))
+            data = head + handle.read() if head.startswith(ZIP_MAGIC) or head == OLE2_MAGIC else None
     except OSError as exc:
         raise UnreadableFile(
             gettext_noop("The file could not be opened (%(detail)s). Upload it again."),
             {"detail": exc.strerror or str(exc)},
         ) from exc
 
-    if not data.strip():
-        raise UnreadableFile(gettext_noop("The file is empty. Export the report again and upload the new file."))
-
-    if data.startswith(OLE2_MAGIC) or data.startswith(ZIP_MAGIC):
+    if data is not None:
         return read_workbook(data)
-    return [Sheet(name="", rows=read_delimited_text(decode_text(data)))]
+    return [Sheet(name="", rows=open_delimited_text(path))]
 
 
 def check_zip_container(data: bytes) -> None:
@@ -112,49 +125,129 @@ def read_workbook(data: bytes) -> list[Sheet]:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
         for name in workbook.sheet_names:
-            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            sheets.append(Sheet(name=name, rows=[list(row) for row in rows]))
+            sheets.append(Sheet(name=name, rows=WorkbookRows(workbook.get_sheet_by_name(name))))
     except (CalamineError, ValueError, TypeError) as exc:
-        raise UnreadableFile(
-            gettext_noop(
-                "The file looks like an Excel workbook but could not be read (%(detail)s). "
-                "Open it in Excel, save it again as .xlsx, and upload that file."
-            ),
-            {"detail": str(exc)},
-        ) from exc
+        raise UnreadableFile(WORKBOOK_UNREADABLE, {"detail": str(exc)}) from exc
 
     return sheets
 
 
-def decode_text(data: bytes) -> str:
-    """Decode delimited text, trying encodings in an order that never garbles UTF-8.
+class WorkbookRows:
+    """The rows of a workbook sheet, turned into Python values one row at a time as they are iterated.
+
+    Rows keep their spreadsheet positions: the leading empty rows are part of
+    the iteration, and the leading empty columns are put back as "" cells.
+    """
+
+    def __init__(self, sheet):
+        self.sheet = sheet
+        self.row_count = sheet.end[0] + 1 if sheet.end else 0
+        self.padding = [""] * sheet.start[1] if sheet.start else []
+
+    def __len__(self) -> int:
+        return self.row_count
+
+    def __iter__(self):
+        padding = self.padding
+        try:
+            for row in self.sheet.iter_rows():
+                yield padding + row if padding else list(row)
+        except (CalamineError, ValueError, TypeError) as exc:
+            raise UnreadableFile(WORKBOOK_UNREADABLE, {"detail": str(exc)}) from exc
+
+
+class TextRows:
+    """The rows of a delimited text file, read again from disk each time they are iterated.
+
+    len() is the number of lines, which is the number of rows unless a quoted
+    cell spans lines. It serves for progress and for the row limit. Cells keep
+    the spaces around them, as in a workbook, because the readers strip what
+    they read (cell_text, fold_text). Stripping every cell here would cost more
+    than splitting the line.
+    """
+
+    def __init__(self, path: pathlib.Path, encoding: str, delimiter: str, line_count: int):
+        self.path = path
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.line_count = line_count
+
+    def __len__(self) -> int:
+        return self.line_count
+
+    def __iter__(self):
+        with self.path.open(encoding=self.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=self.delimiter)
+            try:
+                yield from reader
+            except csv.Error as exc:
+                raise UnreadableFile(
+                    gettext_noop(
+                        "The text file could not be split into columns at line %(line)s (%(detail)s). "
+                        "Save it again as CSV from Excel."
+                    ),
+                    {"line": reader.line_num, "detail": str(exc)},
+                ) from exc
+
+
+def open_delimited_text(path: pathlib.Path) -> TextRows:
+    """Check the encoding of the whole file, choose the delimiter, and return its rows unread."""
+    encoding, line_count = detect_encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(TEXT_SAMPLE_CHARS)
+    if looks_binary(sample):
+        raise UnreadableFile(NOT_TEXT_MESSAGE)
+    delimiter = choose_delimiter(sample.splitlines()[:DELIMITER_SAMPLE_LINES])
+    return TextRows(path, encoding, delimiter, line_count)
+
+
+def detect_encoding(path: pathlib.Path) -> tuple[str, int]:
+    """Return the encoding that decodes the whole file, and its number of lines.
 
     UTF-8 goes first because GB18030 would also accept most UTF-8 byte sequences,
     decoding them into the wrong characters. GB18030 covers GBK and GB2312, which
-    Excel on Chinese Windows writes.
+    Excel on Chinese Windows writes. The file is decoded in blocks, so a large
+    file is checked without being held in memory.
     """
-    if data.startswith(codecs.BOM_UTF8):
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith(codecs.BOM_UTF8):
         candidates = ("utf-8-sig",)
-    elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+    elif start.startswith(codecs.BOM_UTF16_LE) or start.startswith(codecs.BOM_UTF16_BE):
         candidates = ("utf-16",)  # Excel's "Unicode text" export
     else:
         candidates = ("utf-8", "gb18030")
 
     for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
+        decoded = decode_blocks(path, encoding)
+        if decoded is None:
             continue
-        if looks_binary(text):
-            break
-        return text
+        line_count, has_text = decoded
+        if not has_text:
+            raise UnreadableFile(gettext_noop("The file is empty. Export the report again and upload the new file."))
+        return encoding, line_count
+    raise UnreadableFile(NOT_TEXT_MESSAGE)
 
-    raise UnreadableFile(
-        gettext_noop(
-            "The file is not an Excel workbook and not a text file in UTF-8 or GB18030/GBK. "
-            "Upload the .xls or .xlsx file that the back-end exported, or a CSV saved from it."
-        )
-    )
+
+def decode_blocks(path: pathlib.Path, encoding: str) -> tuple[int, bool] | None:
+    """Decode the file block by block; return (line count, has non-blank text), or None if it does not decode."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line_count = 0
+    has_text = False
+    last = ""
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(TEXT_BLOCK_BYTES):
+                text = decoder.decode(block)
+                line_count += text.count("\n")
+                has_text = has_text or not text.isspace() and text != ""
+                last = text[-1:] or last
+            text = decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    if last and last != "\n":
+        line_count += 1  # the last line has no line break
+    return line_count, has_text
 
 
 def looks_binary(text: str) -> bool:
@@ -162,23 +255,6 @@ def looks_binary(text: str) -> bool:
     sample = text[:20000]
     controls = sum(1 for char in sample if ord(char) < 32 and char not in "\t\r\n\f\v")
     return "\x00" in sample or controls > len(sample) // 100
-
-
-def read_delimited_text(text: str) -> list[list]:
-    sample_lines = text.splitlines()[:DELIMITER_SAMPLE_LINES]
-    delimiter = choose_delimiter(sample_lines)
-
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise UnreadableFile(
-            gettext_noop(
-                "The text file could not be split into columns (%(detail)s). Save it again as CSV from Excel."
-            ),
-            {"detail": str(exc)},
-        ) from exc
-
-    return [[cell.strip(" \t") for cell in row] for row in rows]
 
 
 def choose_delimiter(lines: list[str]) -> str:

@@ -40,6 +40,7 @@ def parse_source_report(
     for number, cells in table.rows:
         progress.row_read()
         if is_blank_row(cells):
+            progress.blank_row()
             continue
         if table_ended:
             if not is_note_row(cells) and not warned_after_table:

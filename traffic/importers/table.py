@@ -6,6 +6,7 @@ Shared by the layout parsers. Column names are matched after normalize_label
 """
 
 import datetime
+import itertools
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_noop
@@ -68,7 +69,7 @@ class Table:
     headers: list[str]
     columns: dict[str, int]  # role -> 0-based column index
     preamble: list[list]
-    rows: list[tuple[int, list]]  # (1-based row number, cells)
+    rows: "TableRows"  # (1-based row number, cells), read again on each iteration
 
     def column_name(self, index: int) -> str:
         """Return the header text of a column, or its letter when the header cell is empty."""
@@ -127,9 +128,13 @@ def is_blank_row(cells: list) -> bool:
     return all(cell_text(cell) == "" for cell in cells)
 
 
-def find_table(rows: list[list], file: str, sheet: str) -> Table | None:
-    """Return the table whose header is on one of the first 20 rows, or None if there is no known header."""
-    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+def find_table(rows, file: str, sheet: str) -> Table | None:
+    """Return the table whose header is on one of the first 20 rows, or None if there is no known header.
+
+    rows is a list or a TextRows; the data rows below the header are not read here.
+    """
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    for index, cells in enumerate(head):
         headers = [fold_text(cell_text(cell)) for cell in cells]
         columns = canonical_columns(headers)
         layout = CANONICAL if columns is not None else None
@@ -139,12 +144,23 @@ def find_table(rows: list[list], file: str, sheet: str) -> Table | None:
         if layout is None:
             continue
 
-        data_rows = [(number, cells) for number, cells in enumerate(rows[index + 1:], start=index + 2)]
         return Table(
             layout=layout, file=file, sheet=sheet, header_row=index + 1, headers=headers,
-            columns=columns, preamble=rows[:index], rows=data_rows,
+            columns=columns, preamble=head[:index], rows=TableRows(rows, index + 1),
         )
     return None
+
+
+class TableRows:
+    """The data rows below a header as (1-based row number, cells); iterable more than once."""
+
+    def __init__(self, rows, first_index: int):
+        self.rows = rows
+        self.first_index = first_index
+
+    def __iter__(self):
+        data = itertools.islice(self.rows, self.first_index, None)
+        return enumerate(data, start=self.first_index + 1)
 
 
 def canonical_columns(headers: list[str]) -> dict[str, int] | None:
@@ -300,6 +316,15 @@ class ProgressReporter:
         self.callback = callback
         self.rows_total = rows_total
         self.rows_read = 0
+        self.blank_rows = 0
+
+    @property
+    def filled_rows(self) -> int:
+        return self.rows_read - self.blank_rows
+
+    def blank_row(self) -> None:
+        """Count a blank row already passed to row_read(), so that filled_rows leaves it out."""
+        self.blank_rows += 1
 
     def row_read(self) -> None:
         self.rows_read += 1

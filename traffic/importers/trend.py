@@ -36,6 +36,7 @@ def parse_trend(
     for number, cells in table.rows:
         progress.row_read()
         if is_blank_row(cells):
+            progress.blank_row()
             continue
         date_cell = table.cell(cells, "date")
         if is_total_label(date_cell) or (is_note_row(cells) and not looks_like_date(date_cell)):
