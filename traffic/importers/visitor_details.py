@@ -492,16 +492,15 @@ class StagedCounter:
     def count_sql(self, terminals: StagingTable, regions: StagingTable, sources: StagingTable, summable) -> str:
         """Return the query that counts each group of the staged visits.
 
-        Most visitors have one terminal, country and channel on a day. Those
-        ("single") are counted per channel first and the few hundred sums are
-        then added into their groups; no distinct count is needed for them. The
+        Most visitors come from one terminal, country and channel on a day. Those
+        ("single") are counted per channel first, and the few hundred counts are
+        then added into their groups, with no distinct count. The visits of the
         others ("multi") are expanded into every group they belong to and
-        counted once per group.
+        counted once per visitor and group.
         """
         extras = [f"extra_{position}" for position, _header in summable]
-        fine_sums = "".join(f", SUM({extra}) AS {extra}" for extra in extras)
         sums = "".join(f", SUM({extra}) AS {extra}" for extra in extras)
-        prefixed_sums = "".join(f", SUM(f.{extra}) AS {extra}" for extra in extras)
+        visit_sums = "".join(f", SUM(v.{extra}) AS {extra}" for extra in extras)
         single_extras = "".join(f", g.{extra}" for extra in extras)
         plain_extras = "".join(f", {extra}" for extra in extras)
         joins = (
@@ -509,25 +508,31 @@ class StagedCounter:
             f"JOIN {regions.name} r ON r.mainland = {{alias}}.mainland "
             f"JOIN {sources.name} s ON s.label = {{alias}}.label"
         )
+        one_combination = (
+            "{alias}terminal = {alias}last_terminal AND {alias}mainland = {alias}last_mainland "
+            "AND {alias}label = {alias}last_label"
+        )
         return f"""
-            WITH fine AS (
-                SELECT day, visitor, terminal, mainland, label, MAX(inquired) AS inquired, MAX(tm) AS tm{fine_sums},
-                       COUNT(*) OVER (PARTITION BY day, visitor) AS combinations
+            WITH per_day AS (
+                SELECT day, visitor, MIN(terminal) AS terminal, MAX(terminal) AS last_terminal,
+                       MIN(mainland) AS mainland, MAX(mainland) AS last_mainland, MIN(label) AS label,
+                       MAX(label) AS last_label, MAX(inquired) AS inquired, MAX(tm) AS tm{sums}
                 FROM {{table}}
-                GROUP BY day, visitor, terminal, mainland, label
+                GROUP BY day, visitor
             ),
             single AS (
                 SELECT day, terminal, mainland, label, COUNT(*) AS visitors, SUM(inquired) AS inquired,
                        SUM(tm) AS tm{sums}
-                FROM fine WHERE combinations = 1
+                FROM per_day WHERE {one_combination.format(alias="")}
                 GROUP BY day, terminal, mainland, label
             ),
             multi AS (
-                SELECT f.day, t.terminal, r.region, s.source, s.sub_source, s.raw_label, MAX(f.inquired) AS inquired,
-                       MAX(f.tm) AS tm{prefixed_sums}
-                FROM fine f {joins.format(alias="f")}
-                WHERE f.combinations > 1
-                GROUP BY f.day, t.terminal, r.region, s.source, s.sub_source, s.raw_label, f.visitor
+                SELECT v.day, t.terminal, r.region, s.source, s.sub_source, s.raw_label, MAX(v.inquired) AS inquired,
+                       MAX(v.tm) AS tm{visit_sums}
+                FROM {{table}} v
+                JOIN per_day p ON p.day = v.day AND p.visitor = v.visitor AND NOT ({one_combination.format(alias="p.")})
+                {joins.format(alias="v")}
+                GROUP BY v.day, t.terminal, r.region, s.source, s.sub_source, s.raw_label, v.visitor
             )
             SELECT day, terminal, region, source, sub_source, raw_label, SUM(visitors), SUM(inquired), SUM(tm){sums}
             FROM (
