@@ -326,3 +326,21 @@ def test_bulk_import_task_reports_uploads_and_problems(settings, tmp_path, store
     assert outcome["uploads"] == []
     assert outcome["problems"][0]["column"] == "period_start"
     assert "bulk import failed file=bad.csv" in caplog.text
+
+
+def test_extra_column_with_late_text_is_not_summed(settings, tmp_path):
+    """浏览量 turns to text on the last row, so only 停留时长(秒) is summed; a short row adds nothing to it."""
+    path = write_visits(tmp_path / "visits.csv", [
+        ["v1", "2026-11-03", "US", "PC", "文字搜索", "3", "30", "", "是", "否"],
+        ["v2", "2026-11-03", "US", "PC", "文字搜索", "3", "", "", "否", "否"],
+        ["v3", "2026-11-03", "US", "PC", "文字搜索", "3"],
+        ["v4", "2026-11-03", "US", "PC", "文字搜索", "many", "15", "", "否", "否"],
+    ])
+
+    (memory, _), (staged, _) = parse_both(settings, path)
+
+    assert memory.problems == staged.problems == []
+    assert memory.figures == staged.figures
+    total = next(f for f in staged.figures if f.source == "total" and f.terminal == "all" and f.region == "all")
+    assert total.extra == {"停留时长(秒)": 45}
+    assert total.visitors == 4

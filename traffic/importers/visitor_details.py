@@ -45,10 +45,12 @@ MAX_DAYS = 366
 # Distinct cell values remembered per column; beyond this, values are parsed each time.
 CACHE_LIMIT = 50_000
 
-# Remembered for an extra cell that holds text, so the column is known not to be summable,
-# and for an empty one, which counts as 0 but does not make the column a column of numbers.
-NOT_A_NUMBER = object()
-EMPTY = object()
+
+class NotSummed(dict):
+    """The remembered values of an extra column that holds text: every cell reads as None."""
+
+    def __missing__(self, key):
+        return None
 
 
 # Fields of the tuple that VisitReader.visits() yields for each visit, followed by one number per
@@ -144,6 +146,8 @@ class VisitReader:
         self.extra_indexes = table.extra_columns()
         self.numeric_extras = [True] * len(self.extra_indexes)
         self.filled_extras = [False] * len(self.extra_indexes)
+        # Per extra column: {cell value: the number it stands for}.
+        self.extra_values: list[dict] = [{} for _index in self.extra_indexes]
         self.has_inquired = "inquired" in table.columns
         self.has_tm = "tm_consulted" in table.columns
         self.days: set[datetime.date] = set()
@@ -151,7 +155,6 @@ class VisitReader:
         self.any_mainland = False
         # column role -> {cell value: parsed value}
         self.known: dict[str, dict] = {role: {} for role in ("date", "terminal", "country", "source", "flag")}
-        self.numbers: dict = {}
 
     def visits(self, progress: ProgressReporter):
         """Yield each valid visit as a tuple in VISIT_FIELDS order, then its extras; report invalid rows to problems."""
@@ -262,38 +265,37 @@ class VisitReader:
     def read_extras(self, cells: list) -> list:
         """Return the extra columns as numbers (0 for an empty cell), None past the row's end.
 
-        A column that has held a cell other than a number is not summed, so its
-        later cells are not parsed.
+        Each column remembers what its cell values mean, so a row of values seen
+        before costs one lookup per column. A column that has held a cell other
+        than a number is not summed, so its later cells all read as None.
         """
-        numbers = self.numbers
-        numeric, filled = self.numeric_extras, self.filled_extras
-        extras = []
-        for position, index in enumerate(self.extra_indexes):
-            if not numeric[position]:
-                extras.append(None)
-                continue
-            try:
-                value = cells[index]
-            except IndexError:
-                extras.append(None)
-                continue
-            try:
-                number = numbers[value]
-            except (KeyError, TypeError):
-                number = number_or_none(value)
-                if number is None:
-                    number = EMPTY if is_missing(value) else NOT_A_NUMBER
-                if len(numbers) < CACHE_LIMIT and isinstance(value, str):
-                    numbers[value] = number
-            if number is EMPTY:
-                number = 0
-            elif number is NOT_A_NUMBER:
-                numeric[position] = False
-                number = None
-            else:
-                filled[position] = True
-            extras.append(number)
-        return extras
+        try:
+            return list(map(dict.__getitem__, self.extra_values, map(cells.__getitem__, self.extra_indexes)))
+        except (KeyError, IndexError, TypeError):
+            return [self.read_extra(position, index, cells) for position, index in enumerate(self.extra_indexes)]
+
+    def read_extra(self, position: int, index: int, cells: list) -> int | float | None:
+        if index >= len(cells):
+            return None
+        values = self.extra_values[position]
+        value = cells[index]
+        try:
+            return values[value]
+        except (KeyError, TypeError):
+            pass
+
+        number = number_or_none(value)
+        if number is None and not is_missing(value):
+            self.numeric_extras[position] = False
+            self.extra_values[position] = NotSummed()
+            return None
+        if number is None:
+            number = 0
+        else:
+            self.filled_extras[position] = True
+        if len(values) < CACHE_LIMIT and isinstance(value, str):
+            values[value] = number
+        return number
 
     def summable_headers(self) -> list[tuple[int, str]]:
         """Return (position, header) of the extra columns with numbers, and only numbers, in their filled cells."""
