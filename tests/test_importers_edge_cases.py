@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from traffic.importers import ImportOptions, parse_file
+from traffic.importers.table import ProgressReporter
 
 HEADER = "流量渠道,店铺访问人数,店内询盘人数,店内TM咨询人数,商机转化率"
 WEEK_TITLE = '"流量来源,时间周期2026-11-02~2026-11-08"'
@@ -505,13 +506,26 @@ def test_visitor_details_bad_flag_rejected(tmp_path):
     assert (result.errors[0].row, result.errors[0].column) == (2, "是否询盘")
 
 
-def test_progress_reported_in_batches(tmp_path):
+def test_progress_reported_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(ProgressReporter, "MIN_SECONDS", 0)
     lines = [WEEK_TITLE, HEADER] + [f"未知渠道{index},10,1,0," for index in range(2500)]
     calls = []
 
     parse_file(write_report(tmp_path, lines), "report.csv", ImportOptions(), progress=lambda *args: calls.append(args))
 
     assert calls == [(1000, 2502), (2000, 2502), (2502, 2502)]
+
+
+def test_progress_reported_at_most_twice_a_second():
+    seconds = iter([0.0, 0.2, 0.4, 0.6, 0.7, 1.2])
+    calls = []
+    reporter = ProgressReporter(lambda *args: calls.append(args), 7000, clock=lambda: next(seconds))
+
+    for _row in range(6500):
+        reporter.row_read()
+    reporter.finish()
+
+    assert calls == [(1000, 7000), (4000, 7000), (6000, 7000), (7000, 7000)]
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
