@@ -7,6 +7,7 @@ arguments always write the same bytes.
 
 import csv
 import datetime
+import itertools
 import random
 from pathlib import Path
 
@@ -28,17 +29,22 @@ SEARCH_TERMS = ("solar panel", "bluetooth speaker", "", "")
 
 
 def write_visitor_details(
-    path: Path, rows: int, first_day: datetime.date, days: int, seed: int, visitor_pool: int | None = None
+    path: Path, rows: int, first_day: datetime.date, days: int, seed: int, visitor_pool: int | None = None,
+    *, channel_weights: dict[str, float] | None = None, country_weights: dict[str, float] | None = None,
 ) -> Path:
     """Write a visitor-details CSV of `rows` visits spread over `days` days from `first_day`.
 
     Visitor ids come from a pool of `visitor_pool` ids (default: a third of the
     rows), so many visitors come back on the same day and distinct counts differ
     from row counts. About 3 % of visits are inquiries and 2 % TM consultations.
+    Channel labels and countries are drawn uniformly from CHANNEL_CATEGORIES and
+    COUNTRIES, or by weight from `channel_weights` and `country_weights` (label or
+    country code -> relative weight) when given.
     """
     generator = random.Random(seed)
     pool = visitor_pool or max(1, rows // 3)
-    channels = list(CHANNEL_CATEGORIES)
+    pick_channel = weighted_picker(generator, channel_weights, list(CHANNEL_CATEGORIES))
+    pick_country = weighted_picker(generator, country_weights, list(COUNTRIES))
 
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
@@ -48,9 +54,9 @@ def write_visitor_details(
             writer.writerow([
                 f"v{generator.randrange(pool):09d}",
                 day.isoformat(),
-                generator.choice(COUNTRIES),
+                pick_country(),
                 generator.choice(TERMINALS),
-                generator.choice(channels),
+                pick_channel(),
                 generator.randint(1, 20),
                 generator.randint(5, 900),
                 generator.choice(SEARCH_TERMS),
@@ -58,3 +64,16 @@ def write_visitor_details(
                 "是" if generator.random() < 0.02 else "否",
             ])
     return path
+
+
+def weighted_picker(generator: random.Random, weights: dict[str, float] | None, uniform: list[str]):
+    """Return a function that draws one value: by weight when weights are given, else uniformly from `uniform`.
+
+    The uniform draw is the generator's choice(), so files written without weights keep their bytes.
+    """
+    if weights is None:
+        return lambda: generator.choice(uniform)
+
+    values = list(weights)
+    cumulative = list(itertools.accumulate(weights.values()))
+    return lambda: generator.choices(values, cum_weights=cumulative)[0]
