@@ -14,7 +14,9 @@ sub-sources and the store total (15 rows per period and slice, fewer sub-sources
 client threads at a fixed total rate, and reads each response's server time from the
 Server-Timing header that `timed_application` adds. In the same run a ninth thread runs the
 page's figure queries (coverage, sums, trend, captured from the page code) straight through
-psycopg, so the ratio page / bare SQL is measured under the same load.
+psycopg, so the ratio page / bare SQL is measured under the same load. Each client keeps its
+own schedule from the moment its login finished, so clients whose logins finished together send
+their requests together.
 """
 
 import argparse
@@ -109,6 +111,8 @@ def generate(args):
         for statement in indexes:
             cursor.execute(statement)
         cursor.execute("VACUUM ANALYZE traffic_trafficfigure")
+        # Filled by the figure table's triggers during the COPY (migration 0008).
+        cursor.execute("VACUUM ANALYZE traffic_covered_period")
         cursor.execute("SELECT count(*), pg_size_pretty(pg_total_relation_size('traffic_trafficfigure')) FROM traffic_trafficfigure")
         rows, size = cursor.fetchone()
     print(f"{rows} figures, {size} with indexes, in {time.monotonic() - started:.0f} s")
@@ -249,9 +253,13 @@ def measure(args):
         connection.close()
 
         sql_times = []
-        sql_thread = threading.Thread(target=_run_bare_sql, args=(statements, args.rate / args.clients, sql_times))
+        load_finished = threading.Event()
+        sql_thread = threading.Thread(
+            target=_run_bare_sql, args=(statements, args.rate / args.clients, sql_times, load_finished)
+        )
         sql_thread.start()
-        page_times, errors = _run_clients(base, plans, args.clients, args.rate)
+        timed_pages, errors = _run_clients(base, plans, args.clients, args.rate)
+        load_finished.set()
         sql_thread.join()
     finally:
         server.terminate()
@@ -261,11 +269,16 @@ def measure(args):
         ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
+    page_times = [elapsed for elapsed, _granularity in timed_pages]
     page_p50, page_p95 = statistics.median(page_times), percentile(page_times, 0.95)
     sql_p50, sql_p95 = statistics.median(sql_times), percentile(sql_times, 0.95)
     print(f"requests: {len(page_times)} ok, {errors} errors; {args.clients} clients, {args.rate} requests/s in total")
     print(f"page server time: p50 {page_p50:.1f} ms, p95 {page_p95:.1f} ms, max {max(page_times):.1f} ms")
-    print(f"bare SQL of the same figures: p50 {sql_p50:.1f} ms, p95 {sql_p95:.1f} ms")
+    for granularity in ("day", "week", "month"):
+        chosen = [elapsed for elapsed, page_granularity in timed_pages if page_granularity == granularity]
+        if chosen:
+            print(f"  {granularity}: {len(chosen)} pages, p50 {statistics.median(chosen):.1f} ms, p95 {percentile(chosen, 0.95):.1f} ms")
+    print(f"bare SQL of the same figures: p50 {sql_p50:.1f} ms, p95 {sql_p95:.1f} ms ({len(sql_times)} pages)")
     print(f"page / bare SQL: p50 {page_p50 / sql_p50:.2f}x, p95 {page_p95 / sql_p95:.2f}x")
 
 
@@ -280,7 +293,10 @@ def _wait_for(base):
 
 
 def _run_clients(base, plans, clients, rate):
-    """Send the planned requests from `clients` threads, each at rate / clients requests per second."""
+    """Send the planned requests from `clients` threads, each at rate / clients requests per second.
+
+    Returns ([(server time in ms, granularity)], number of errors).
+    """
     interval = clients / rate
     times, errors = [], []
     lock = threading.Lock()
@@ -301,7 +317,7 @@ def _run_clients(base, plans, clients, rate):
                     response.read()
                     timing = response.headers["Server-Timing"]
                     with lock:
-                        times.append(float(timing.split("dur=")[1]))
+                        times.append((float(timing.split("dur=")[1]), query["granularity"]))
             except OSError as exc:
                 with lock:
                     errors.append(f"{url}: {exc}")
@@ -316,8 +332,11 @@ def _run_clients(base, plans, clients, rate):
     return times, len(errors)
 
 
-def _run_bare_sql(statements, rate, times):
-    """Run each page's figure queries through psycopg at `rate` pages per second; append ms per page to times."""
+def _run_bare_sql(statements, rate, times, load_finished):
+    """Run each page's figure queries through psycopg at `rate` pages per second; append ms per page to times.
+
+    Stops when load_finished is set, so every sample is taken while the pages are under load.
+    """
     import psycopg
 
     with psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://")) as connection:
@@ -325,7 +344,9 @@ def _run_bare_sql(statements, rate, times):
         for index, sqls in enumerate(statements.values()):
             delay = schedule + index / rate - time.perf_counter()
             if delay > 0:
-                time.sleep(delay)
+                load_finished.wait(delay)
+            if load_finished.is_set():
+                break
             started = time.perf_counter()
             for sql in sqls:
                 with connection.cursor() as cursor:

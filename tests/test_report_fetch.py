@@ -9,6 +9,7 @@ from django.template.defaultfilters import floatformat
 
 from tests.helpers import add_figure, make_upload
 from traffic.report.build import CURRENT, YEAR_BEFORE, build_report
+from traffic.report.figures import DERIVED_DAYS
 from traffic.report.filters import RangePreset, ReportFilters
 from traffic.templatetags.report_tags import _chart_number, _count
 
@@ -88,3 +89,36 @@ def test_count_matches_intcomma(value):
 def test_missing_chart_value_is_dash():
     assert _chart_number(None, is_rate=True) == "—"
     assert _chart_number(None, is_rate=False) == "—"
+
+
+def test_days_queried_for_weeks_without_rows(store, django_assert_num_queries):
+    # Given the current week uploaded as a week, and the week before it only as days
+    upload = make_upload(store)
+    monday = datetime.date(2026, 11, 2)
+    add_figure(upload, "search", 70, granularity="week", period_start=monday)
+    for offset in range(7):
+        add_figure(upload, "search", 10, period_start=monday - datetime.timedelta(days=7 - offset))
+
+    # coverage, days of the weeks without a row, sums, trend
+    with django_assert_num_queries(4):
+        report = build_report(store, filters_for(monday, monday + datetime.timedelta(days=6), "week"))
+
+    search = report.categories[0]
+    assert search.current.visitors == 70
+    assert search.previous.visitors == 70
+    assert DERIVED_DAYS in search.previous.note("visitors")
+
+
+def test_weeks_with_rows_skip_day_query(store, django_assert_num_queries):
+    # Given every week from well over a year before the range uploaded as a week
+    upload = make_upload(store)
+    monday = datetime.date(2026, 11, 2)
+    for number in range(70):
+        add_figure(upload, "search", 100 + number, granularity="week", period_start=monday - datetime.timedelta(weeks=number))
+
+    # coverage, sums, trend
+    with django_assert_num_queries(3):
+        report = build_report(store, filters_for(monday, monday + datetime.timedelta(days=6), "week"))
+
+    assert report.categories[0].current.visitors == 100
+    assert report.categories[0].year_before.visitors == 152

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from traffic.dimensions import Granularity, Region, Terminal, period_end, period_label, period_start_of
 from traffic.report.changes import Change, detect_changes
 from traffic.report.coverage import CoverageRow, coverage_calendar
-from traffic.report.fetch import aggregate_windows, coverage_for, trend_rows
+from traffic.report.fetch import CoverageBox, aggregate_windows, coverage_for, merge_intervals, trend_rows
 from traffic.report.figures import (
     METRICS,
     PARTIAL,
@@ -17,13 +17,15 @@ from traffic.report.figures import (
     Figures,
     Window,
     figures_per_period,
-    plan_window,
+    plan_period,
 )
 from traffic.report.filters import Metric, ReportFilters
 from traffic.report.periods import year_before
 from traffic.taxonomy import CATEGORIES, TOTAL, source_label
 
 CURRENT, PREVIOUS, YEAR_BEFORE = "current", "previous", "year_before"
+# The trend's periods, planned with the windows but not summed with them.
+TREND = "trend"
 SHARE_OF_TOTAL, SHARE_OF_CATEGORIES = "total", "categories"
 
 PERCENT_QUANTUM = Decimal("0.0001")
@@ -106,21 +108,27 @@ class Report:
 
 
 def build_report(store, filters: ReportFilters) -> Report:
-    """Query and assemble the page: 3 queries however long the range (coverage, sums over the windows, trend)."""
+    """Query and assemble the page: at most 4 queries however long the range.
+
+    The queries are coverage, coverage of days for weeks or months that have no row of their
+    own (only when some do not), sums over the windows, and the trend.
+    """
     granularity, terminal, region = filters.granularity, filters.terminal, filters.region
     periods = filters.periods
     previous = filters.previous_periods()
     year_ago = [year_before(granularity, start) for start in periods]
     year_ago = sorted(set(period_start_of(granularity, start) for start in year_ago))
     trend = filters.trend_periods()
+    window_periods = {CURRENT: periods, PREVIOUS: previous, YEAR_BEFORE: year_ago, TREND: trend}
 
-    coverage = coverage_for(store, _coverage_intervals(filters, previous, year_ago, trend))
-    windows = {
-        CURRENT: plan_window(coverage, granularity, terminal, region, periods),
-        PREVIOUS: plan_window(coverage, granularity, terminal, region, previous),
-        YEAR_BEFORE: plan_window(coverage, granularity, terminal, region, year_ago),
-    }
-    trend_window = plan_window(coverage, granularity, terminal, region, trend)
+    coverage = coverage_for(store, _coverage_boxes(filters, window_periods.values()))
+    windows = _plan_windows(coverage, filters, window_periods)
+    if granularity != Granularity.DAY:
+        missing = {start for window in windows.values() for start in window.missing_periods()}
+        if missing:
+            coverage |= coverage_for(store, _day_boxes(filters, missing))
+            windows = _plan_windows(coverage, filters, window_periods)
+    trend_window = windows.pop(TREND)
 
     by_key = aggregate_windows(store, region, windows)
     categories, total, share_basis = _source_rows(by_key, windows)
@@ -140,8 +148,8 @@ def build_report(store, filters: ReportFilters) -> Report:
     for row in [*categories, *[child for row in categories for child in row.children], total]:
         if row is None:
             continue
-        for metric in METRICS:
-            reasons |= row.current.note(metric)
+        for notes in row.current.notes.values():
+            reasons |= notes
 
     return Report(
         filters=filters,
@@ -162,35 +170,66 @@ def build_report(store, filters: ReportFilters) -> Report:
     )
 
 
-def _coverage_intervals(filters: ReportFilters, previous, year_ago, trend) -> dict[tuple[str, str, str], list]:
-    """Return, per granularity, terminal and region, the (first, last) period starts whose coverage the page needs.
+def _window_terminals(terminal: str) -> tuple[str, ...]:
+    """Return the terminals whose figures a window may use: All falls back to PC plus Wireless."""
+    if terminal == Terminal.ALL:
+        return (Terminal.ALL, Terminal.PC, Terminal.WIRELESS)
+    return (terminal,)
 
-    The calendar shows every slice over the range, with whole weeks and months around it.
-    The windows look up only their own region and granularity, days for a week or month,
-    and PC and Wireless when the terminal is All (see figures.plan_period).
+
+def _coverage_boxes(filters: ReportFilters, window_periods) -> list[CoverageBox]:
+    """Return the coverage the page needs before it has found which weeks or months must come from days.
+
+    The windows look up their own granularity and region, with PC and Wireless when the
+    terminal is All (see figures.plan_period). The calendar shows every slice over the range,
+    with whole weeks and months around it.
     """
-    granularity, terminal, region = filters.granularity, filters.terminal, filters.region
-    granularities = [granularity] if granularity == Granularity.DAY else [granularity, Granularity.DAY]
-    terminals = [terminal, Terminal.PC, Terminal.WIRELESS] if terminal == Terminal.ALL else [terminal]
-
-    intervals: dict[tuple[str, str, str], list] = {}
-    for periods in (filters.periods, previous, year_ago, trend):
-        if not periods:
-            continue
-        interval = (periods[0], period_end(granularity, periods[-1]))
-        for slice_granularity in granularities:
-            for slice_terminal in terminals:
-                intervals.setdefault((slice_granularity, slice_terminal, region), []).append(interval)
+    granularity, region = filters.granularity, filters.region
+    terminals = _window_terminals(filters.terminal)
+    spans = [(periods[0], period_end(granularity, periods[-1])) for periods in window_periods if periods]
+    boxes = [
+        CoverageBox((granularity,), terminals, (region,), first_day, last_day)
+        for first_day, last_day in merge_intervals(spans)
+    ]
 
     if filters.periods:
         first_day = filters.covered_first_day
         calendar_start = min(period_start_of(Granularity.WEEK, first_day), period_start_of(Granularity.MONTH, first_day))
-        for slice_granularity in Granularity.values:
-            for slice_terminal in Terminal.values:
-                for slice_region in Region.values:
-                    key = (slice_granularity, slice_terminal, slice_region)
-                    intervals.setdefault(key, []).append((calendar_start, filters.covered_last_day))
-    return intervals
+        boxes.append(
+            CoverageBox(
+                tuple(Granularity.values), tuple(Terminal.values), tuple(Region.values), calendar_start, filters.covered_last_day
+            )
+        )
+    return boxes
+
+
+def _day_boxes(filters: ReportFilters, period_starts) -> list[CoverageBox]:
+    """Return the coverage of the days of these weeks or months, from which plan_period may sum them."""
+    granularity = filters.granularity
+    spans = [(start, period_end(granularity, start)) for start in period_starts]
+    terminals = _window_terminals(filters.terminal)
+    return [
+        CoverageBox((Granularity.DAY,), terminals, (filters.region,), first_day, last_day)
+        for first_day, last_day in merge_intervals(spans)
+    ]
+
+
+def _plan_windows(coverage, filters: ReportFilters, window_periods: dict[str, list]) -> dict[str, Window]:
+    """Plan each window, planning a period that several windows share (the range and the trend) once."""
+    granularity, terminal, region = filters.granularity, filters.terminal, filters.region
+    plans = {}
+    windows = {}
+    for name, periods in window_periods.items():
+        window_plans = []
+        for start in periods:
+            if start in plans:
+                plan = plans[start]
+            else:
+                plan = plans[start] = plan_period(coverage, granularity, terminal, region, start)
+            if plan is not None:
+                window_plans.append(plan)
+        windows[name] = Window(periods=list(periods), plans=window_plans)
+    return windows
 
 
 def _window_label(granularity, periods) -> str:
@@ -218,15 +257,19 @@ def _source_rows(by_key, windows):
                 row.changes[f"{metric}:{name}"] = _change(row, metric, name, windows)
         return row
 
+    raw_keys = sorted(key for key in by_key if key[2])
     categories = []
     for category in CATEGORIES:
         row = make_row(category.code, "", "", category.label)
         for sub in category.sub_sources:
+            # A sub-source without figures gets no row, so skip building one.
+            if (category.code, sub.code, "") not in by_key:
+                continue
             child = make_row(category.code, sub.code, "", sub.label)
             if child.has_data:
                 row.children.append(child)
-        for source, sub_source, raw_label in sorted(by_key):
-            if source == category.code and raw_label:
+        for source, sub_source, raw_label in raw_keys:
+            if source == category.code:
                 child = make_row(source, sub_source, raw_label, raw_label)
                 if child.has_data:
                     row.children.append(child)
@@ -325,9 +368,12 @@ def _chart(filters: ReportFilters, per_period, trend_window: Window):
         values, derived = [], []
         for start in shown:
             figures = periods.get(start)
-            value = figures.value(metric) if figures else None
-            values.append(_json_number(value, is_rate))
-            derived.append(bool(figures and figures.note(metric)))
+            if figures is None:
+                values.append(None)
+                derived.append(False)
+                continue
+            values.append(_json_number(getattr(figures, metric), is_rate))
+            derived.append(bool(figures.notes.get(metric)))
         datasets.append({"key": key, "label": source_label(source, sub_source), "data": values, "derived": derived})
 
     mix = []
@@ -355,11 +401,14 @@ def _chart(filters: ReportFilters, per_period, trend_window: Window):
             "derived": _("derived"),
         },
     }
+    # The same numbers per period instead of per dataset; zip(*...) transposes the lists.
+    values_by_period = list(zip(*[dataset["data"] for dataset in datasets])) or [()] * len(shown)
+    mix_by_period = list(zip(*[dataset["data"] for dataset in mix]))
     table = [
         {
             "label": label,
-            "values": [dataset["data"][index] for dataset in datasets],
-            "mix": [dataset["data"][index] for dataset in mix],
+            "values": list(values_by_period[index]),
+            "mix": list(mix_by_period[index]),
             "derived": chart["derivedPeriods"][index],
             "has_data": start in plans,
         }

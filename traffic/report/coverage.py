@@ -9,14 +9,32 @@ from traffic.report.periods import periods_between
 
 
 @dataclass
-class CoverageStrip:
+class CoverageColumn:
+    """The periods of one granularity that the calendar shows, the same for every terminal and region."""
+
     granularity: str
-    # (period start, label, has data)
-    cells: list[tuple[datetime.date, str, bool]]
+    starts: list[datetime.date]
+    labels: list[str]
+
+
+@dataclass
+class CoverageStrip:
+    column: CoverageColumn
+    # One flag per period of the column: whether it has figures.
+    has_data: list[bool]
+
+    @property
+    def granularity(self) -> str:
+        return self.column.granularity
+
+    @property
+    def cells(self) -> list[tuple[datetime.date, str, bool]]:
+        """Return (period start, label, has data) for each period."""
+        return list(zip(self.column.starts, self.column.labels, self.has_data))
 
     @property
     def with_data(self) -> int:
-        return sum(1 for _start, _label, has_data in self.cells if has_data)
+        return sum(self.has_data)
 
 
 @dataclass
@@ -36,16 +54,19 @@ def coverage_calendar(coverage: Coverage, first_day, last_day, terminal: str, re
     if first_day is None:
         return []
 
+    columns = []
+    for granularity in Granularity.values:
+        starts = periods_between(granularity, first_day, last_day)
+        columns.append(CoverageColumn(granularity, starts, [period_label(granularity, start) for start in starts]))
+
     rows = []
     for slice_terminal, terminal_label in Terminal.choices:
         for slice_region, region_label in Region.choices:
             strips = []
-            for granularity in Granularity.values:
-                cells = [
-                    (start, period_label(granularity, start), (granularity, slice_terminal, slice_region, start) in coverage)
-                    for start in periods_between(granularity, first_day, last_day)
-                ]
-                strips.append(CoverageStrip(granularity, cells))
+            for column in columns:
+                granularity = column.granularity
+                has_data = [(granularity, slice_terminal, slice_region, start) in coverage for start in column.starts]
+                strips.append(CoverageStrip(column, has_data))
             rows.append(
                 CoverageRow(
                     terminal=slice_terminal,

@@ -1,17 +1,19 @@
-"""The traffic page's three figure queries: coverage, sums over the windows, and the trend.
+"""The traffic page's figure queries: coverage, sums over the windows, and the trend.
 
 The SQL is written out here rather than built with the ORM. Each query is a UNION ALL of
-branches with equality on the leading columns of an index and one period_start range, so
-PostgreSQL reads only the index entries of the requested periods. The ORM form of the sums
-(24 filtered aggregates over one OR of ranges) cost about 20 ms to compile per request, and
-PostgreSQL answered it by reading every figure of the store.
+branches with equality or IN lists on the leading columns of an index and one period_start
+range, so PostgreSQL reads only the index entries of the requested periods. The ORM form of
+the sums (24 filtered aggregates over one OR of ranges) cost about 20 ms to compile per
+request, and PostgreSQL ran it by reading every figure of the store.
 """
 
 import datetime
+from dataclasses import dataclass
 from decimal import Context, Decimal
 
 from django.db import connection
 
+from traffic.coverage_index import TABLE as COVERED_TABLE, uses_covered_periods
 from traffic.models import TrafficFigure
 from traffic.report.figures import METRICS, RATE, Coverage, Figures, Window, combine
 from traffic.report.periods import contiguous_runs
@@ -26,27 +28,58 @@ SQLITE_DECIMALS = Context(prec=15)
 RATE_QUANTUM = Decimal(1).scaleb(-TrafficFigure._meta.get_field(RATE).decimal_places)
 
 
-def coverage_for(store, intervals: dict[tuple[str, str, str], list[tuple[datetime.date, datetime.date]]]) -> Coverage:
-    """Return which periods have figures, for each (granularity, terminal, region) and its intervals of period starts.
+@dataclass(frozen=True)
+class CoverageBox:
+    """Slices whose covered periods one query branch reads: every combination of the three tuples, over one span."""
 
-    One branch per slice and merged interval: an index range scan that reads about 15 to 30
-    entries (one per source) for each period it finds.
+    granularities: tuple[str, ...]
+    terminals: tuple[str, ...]
+    regions: tuple[str, ...]
+    first_day: datetime.date
+    last_day: datetime.date
+
+
+def coverage_for(store, boxes: list[CoverageBox]) -> Coverage:
+    """Return which periods have figures in the given boxes, as (granularity, terminal, region, period_start).
+
+    On PostgreSQL this reads the covered-periods table (traffic.coverage_index), one row per
+    period. SQLite has no such table, so there it reads the distinct periods of the current
+    figures. One branch per box: PostgreSQL runs each as one index-only scan that steps through
+    the IN lists, so a box of 18 slices costs about as much to plan as a box of one.
     """
+    if uses_covered_periods():
+        select = f"SELECT granularity, terminal, region, period_start FROM {COVERED_TABLE}"
+        common_conditions = ["store_id = %s"]
+    else:
+        select = f"SELECT DISTINCT granularity, terminal, region, period_start FROM {TABLE}"
+        common_conditions = ["store_id = %s", "is_current"]
+
     branches, params = [], []
-    for (granularity, terminal, region), slice_intervals in sorted(intervals.items()):
-        for first_day, last_day in merge_intervals(slice_intervals):
-            branches.append(
-                f"SELECT DISTINCT granularity, terminal, region, period_start FROM {TABLE} "
-                "WHERE store_id = %s AND is_current AND granularity = %s AND terminal = %s AND region = %s "
-                "AND period_start BETWEEN %s AND %s"
-            )
-            params += [store.pk, granularity, terminal, region, _date(first_day), _date(last_day)]
+    for box in boxes:
+        conditions = list(common_conditions)
+        params.append(store.pk)
+        for column, values in (("granularity", box.granularities), ("terminal", box.terminals), ("region", box.regions)):
+            conditions.append(_equals_any(column, values))
+            params += values
+        conditions.append("period_start BETWEEN %s AND %s")
+        params += [_date(box.first_day), _date(box.last_day)]
+        branches.append(f"{select} WHERE {' AND '.join(conditions)}")
     if not branches:
         return set()
 
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(branches), params)
-        return {(granularity, terminal, region, _to_date(start)) for granularity, terminal, region, start in cursor.fetchall()}
+        rows = cursor.fetchall()
+    if connection.vendor == "sqlite":
+        return {(granularity, terminal, region, _to_date(start)) for granularity, terminal, region, start in rows}
+    # PostgreSQL returns each row as the tuple a Coverage holds, so the set is built in C.
+    return set(rows)
+
+
+def _equals_any(column: str, values: tuple[str, ...]) -> str:
+    if len(values) == 1:
+        return f"{column} = %s"
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
 
 
 def merge_intervals(intervals):
@@ -118,15 +151,17 @@ def aggregate_windows(store, region: str, windows: dict[str, Window]) -> dict[tu
         cursor.execute(sql, params)
         rows = cursor.fetchall()
 
+    # Window.units and Window.reasons go through every plan, so take them once per window.
+    units = [windows[name].units for name in names]
+    reasons = [windows[name].reasons for name in names]
     result: dict[tuple[str, str, str], dict[str, Figures]] = {}
     for position, source, sub_source, raw_label, *values in rows:
         counts = values[0::2]
         sums = values[1::2]
         sums[-1] = _decimal(sums[-1])
-        window = windows[names[position]]
         # A source missing from a queried window gets empty Figures there, not None.
         figures_by_window = result.setdefault((source, sub_source, raw_label), {name: Figures() for name in queried})
-        figures_by_window[names[position]] = combine(sums, counts, window.units, window.reasons)
+        figures_by_window[names[position]] = combine(sums, counts, units[position], reasons[position])
     return result
 
 
@@ -152,10 +187,14 @@ def trend_rows(store, region: str, window: Window, sub_sources: list[tuple[str, 
 
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(branches), params)
-        return [
-            (granularity, _to_date(start), source, sub_source, visitors, inquiry, tm, _decimal(rate))
-            for granularity, start, source, sub_source, visitors, inquiry, tm, rate in cursor.fetchall()
-        ]
+        rows = cursor.fetchall()
+    if connection.vendor != "sqlite":
+        # PostgreSQL already returns dates and Decimals.
+        return rows
+    return [
+        (granularity, _to_date(start), source, sub_source, visitors, inquiry, tm, _decimal(rate))
+        for granularity, start, source, sub_source, visitors, inquiry, tm, rate in rows
+    ]
 
 
 def _date(day: datetime.date):

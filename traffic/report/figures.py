@@ -12,6 +12,7 @@ in some of the summed parts is "partial". Rules 2 and 3 and every sum are marked
 
 import datetime
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from decimal import Decimal
 
 from traffic.dimensions import Granularity, Terminal, period_start_of
@@ -30,6 +31,7 @@ PARTIAL = "partial"
 
 NO_REASONS: frozenset[str] = frozenset()
 PARTIAL_ONLY = frozenset({PARTIAL})
+TERMINALS_ONLY = frozenset({DERIVED_TERMINALS})
 
 # (granularity, terminal, region, period_start) of every period that has current figures.
 Coverage = set[tuple[str, str, str, datetime.date]]
@@ -37,9 +39,12 @@ Coverage = set[tuple[str, str, str, datetime.date]]
 Selection = tuple[str, str, datetime.date]
 
 
-@dataclass(frozen=True)
-class PeriodPlan:
-    """Which stored rows make up one period of the chosen granularity, and why."""
+class PeriodPlan(NamedTuple):
+    """The stored rows that make up one period of the chosen granularity, and why it is derived.
+
+    A named tuple, because a page plans hundreds of periods and a frozen dataclass is several
+    times slower to create.
+    """
 
     start: datetime.date
     selections: tuple[Selection, ...]
@@ -61,6 +66,11 @@ class Window:
     def is_complete(self) -> bool:
         return bool(self.periods) and len(self.plans) == len(self.periods)
 
+    def missing_periods(self) -> list[datetime.date]:
+        """Return the periods that no stored rows make up."""
+        planned = {plan.start for plan in self.plans}
+        return [start for start in self.periods if start not in planned]
+
     @property
     def reasons(self) -> frozenset[str]:
         reasons = set()
@@ -71,7 +81,7 @@ class Window:
         return frozenset(reasons)
 
 
-@dataclass
+@dataclass(slots=True)
 class Figures:
     """The four metrics of one source over one window; notes[metric] lists why a value is derived."""
 
@@ -109,19 +119,14 @@ def plan_period(coverage: Coverage, granularity: str, terminal: str, region: str
 
 def _plan_slice(coverage, granularity, terminal, region, start) -> PeriodPlan | None:
     if (granularity, terminal, region, start) in coverage:
-        return PeriodPlan(start, ((granularity, terminal, start),), frozenset())
+        return PeriodPlan(start, ((granularity, terminal, start),), NO_REASONS)
 
     has_pc = (granularity, Terminal.PC, region, start) in coverage
     has_wireless = (granularity, Terminal.WIRELESS, region, start) in coverage
     if terminal == Terminal.ALL and has_pc and has_wireless:
         selections = ((granularity, Terminal.PC, start), (granularity, Terminal.WIRELESS, start))
-        return PeriodPlan(start, selections, frozenset({DERIVED_TERMINALS}))
+        return PeriodPlan(start, selections, TERMINALS_ONLY)
     return None
-
-
-def plan_window(coverage: Coverage, granularity: str, terminal: str, region: str, periods: list[datetime.date]) -> Window:
-    plans = [plan_period(coverage, granularity, terminal, region, start) for start in periods]
-    return Window(periods=list(periods), plans=[plan for plan in plans if plan is not None])
 
 
 def combine(sums, counts, units: int, reasons: frozenset[str]) -> Figures:
@@ -158,19 +163,14 @@ def combine(sums, counts, units: int, reasons: frozenset[str]) -> Figures:
 
 
 def stored_figures(visitors, inquiry_customers, tm_customers, rate) -> Figures:
-    """Return the Figures of one stored row, as combine() does for a single row but faster."""
-    figures = Figures(visitors, inquiry_customers, tm_customers, rate)
-    notes = figures.notes
-    if visitors is not None:
-        notes["visitors"] = NO_REASONS
-    if inquiry_customers is not None:
-        notes["inquiry_customers"] = NO_REASONS
-    if tm_customers is not None:
-        notes["tm_customers"] = NO_REASONS
+    """Return the Figures of one stored row, as combine() does for a single row but faster.
+
+    A single row has no reasons, and note() returns no reasons for a metric without an entry,
+    so the notes stay empty.
+    """
     if rate is None and visitors is not None and inquiry_customers is not None and tm_customers is not None:
-        figures.feedback_conversion_rate = feedback_conversion_rate(visitors, inquiry_customers, tm_customers)
-        notes[RATE] = NO_REASONS
-    return figures
+        rate = feedback_conversion_rate(visitors, inquiry_customers, tm_customers)
+    return Figures(visitors, inquiry_customers, tm_customers, rate)
 
 
 def figures_per_period(granularity: str, window: Window, rows) -> dict[tuple[str, str], dict[datetime.date, Figures]]:
@@ -178,30 +178,38 @@ def figures_per_period(granularity: str, window: Window, rows) -> dict[tuple[str
 
     Returns {(source, sub_source): {period start: Figures}}.
     """
-    # {(source, sub_source): {period: [metric values of each stored row]}}
-    grouped: dict = {}
-    for row_granularity, start, source, sub_source, *values in rows:
+    plans = {plan.start: plan for plan in window.plans}
+    # One uploaded row per source is the period itself: most periods of a range.
+    single_row_periods = {start for start, plan in plans.items() if len(plan.selections) == 1}
+    result: dict[tuple[str, str], dict[datetime.date, Figures]] = {}
+    # {(source, sub_source): {period: [metric values of each stored row]}} for periods summed from several rows
+    summed: dict = {}
+    for row_granularity, start, source, sub_source, visitors, inquiry_customers, tm_customers, rate in rows:
         # A day row stands in for its week or month only when the plan asked for days.
         period = start if row_granularity == granularity else period_start_of(granularity, start)
-        periods = grouped.get((source, sub_source))
+        key = (source, sub_source)
+        if period in single_row_periods:
+            figures = result.get(key)
+            if figures is None:
+                figures = result[key] = {}
+            figures[period] = stored_figures(visitors, inquiry_customers, tm_customers, rate)
+            continue
+
+        values = (visitors, inquiry_customers, tm_customers, rate)
+
+        periods = summed.get(key)
         if periods is None:
-            periods = grouped[(source, sub_source)] = {}
+            periods = summed[key] = {}
         stored = periods.get(period)
         if stored is None:
             periods[period] = [values]
         else:
             stored.append(values)
 
-    plans = {plan.start: plan for plan in window.plans}
-    result = {}
-    for key, periods in grouped.items():
-        result[key] = figures = {}
+    for key, periods in summed.items():
+        figures = result.setdefault(key, {})
         for period, stored in periods.items():
             plan = plans[period]
-            if len(plan.selections) == 1:
-                # One uploaded row per source is the period itself: most periods of a range.
-                figures[period] = stored_figures(*stored[0])
-                continue
             sums = [0] * len(METRICS)
             counts = [0] * len(METRICS)
             for values in stored:

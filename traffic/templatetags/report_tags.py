@@ -1,16 +1,19 @@
-"""Template helpers of the traffic page: derived-figure marks, changes, sort links and the cell grids.
+"""Template helpers of the traffic page: derived-figure marks, changes, sort links and the repeated parts.
 
 The grids (source-table cells, chart fallback tables, coverage strips) run to thousands of
 cells for a range of days. Template loops, filters and includes cost about 0.1 ms per cell,
-so these tags render each row or table in one pass.
+so these tags render each row or table in one pass. The same goes for the other loops of the
+page: the filter options, the chart-source checkboxes and the source table's headings and bodies.
 """
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 
 from django import template
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import get_language, gettext, gettext_lazy as _
 
 from traffic.report.figures import DERIVED_DAYS, DERIVED_RANGE, DERIVED_TERMINALS, PARTIAL, RATE
 from traffic.templatetags.traffic_format import MISSING, count, percent
@@ -102,24 +105,44 @@ def get_item(mapping, key):
     return mapping.get(key)
 
 
-def _marks_html(reasons) -> str:
+@functools.lru_cache(maxsize=64)
+def _marks_html(reasons: frozenset[str], language: str) -> str:
+    """Return the <sup> marks of a set of reasons in the active language (passed in as the cache key)."""
     return "".join(
         f'<sup class="mark" title="{escape(str(text))}">{symbol}</sup>' for symbol, text in marks(reasons)
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _cell_texts(language: str) -> dict[str, str]:
+    """Return the escaped fixed texts of the source table in the active language (passed in as the cache key)."""
+    return {
+        "previous_title": escape(gettext("Change on previous period")),
+        "previous_name": escape(gettext("PoP")),
+        "year_title": escape(gettext("Change on a year before")),
+        "year_name": escape(gettext("YoY")),
+        "unmapped_title": escape(
+            gettext("This label is not in the taxonomy yet; it is counted under Others until an administrator maps it.")
+        ),
+        "unmapped": escape(gettext("unmapped")),
+    }
+
+
 @register.simple_tag
 def source_cells(row):
     """Render the metric cells of one source-table row: value, marks, changes, and the share after visitors."""
-    previous_title = escape(gettext("Change on previous period"))
-    previous_name = escape(gettext("PoP"))
-    year_title = escape(gettext("Change on a year before"))
-    year_name = escape(gettext("YoY"))
+    return mark_safe(_source_cells(row, get_language()))
+
+
+def _source_cells(row, language: str) -> str:
+    texts = _cell_texts(language)
+    previous_title, previous_name = texts["previous_title"], texts["previous_name"]
+    year_title, year_name = texts["year_title"], texts["year_name"]
 
     parts = []
     for metric, value, notes, previous, year in row.cells():
         formatted = percent(value) if metric == RATE else _count(value)
-        marks_html = _marks_html(notes)
+        marks_html = _marks_html(notes, language) if notes else ""
         parts.append(
             f'<td class="num" data-metric="{metric}"><span class="value">{formatted}</span>{marks_html}\n'
             f'  <span class="deltas"><span class="delta {change_class(previous)}" title="{previous_title}">'
@@ -130,6 +153,66 @@ def source_cells(row):
             parts.append(
                 f'<td class="num" data-metric="share"><span class="value">{percent(row.share)}</span>{marks_html}</td>\n'
             )
+    return "".join(parts)
+
+
+@register.simple_tag
+def column_headers(filters, columns, report_path):
+    """Render the source table's metric headings: a sort link, and a button that opens the column's definition.
+
+    columns is the view's (sort key, heading, definition) per column.
+    """
+    parts = []
+    for column, label, definition in columns:
+        label = conditional_escape(label)
+        definition = conditional_escape(definition)
+        link = conditional_escape(f"{report_path}?{sort_query(filters, column)}")
+        button_label = gettext("Definition of %(label)s") % {"label": label}
+        parts.append(
+            f'<th scope="col" class="num" aria-sort="{sort_state(filters, column)}">\n'
+            f'  <a class="sort" href="{link}" hx-get="{link}" hx-target="#report-body" hx-swap="outerHTML">{label}</a>\n'
+            f'  <button type="button" class="info" popovertarget="def-{column}" title="{definition}" aria-label="{button_label}">?</button>\n'
+            f'  <div popover id="def-{column}" class="definition"><strong>{label}</strong><br>{definition}</div>\n'
+            "</th>\n"
+        )
+    return mark_safe("".join(parts))
+
+
+@register.simple_tag
+def source_table_bodies(categories):
+    """Render the source table's bodies: per category a <tbody> with its row, then one with its sub-sources if any."""
+    language = get_language()
+    texts = _cell_texts(language)
+    parts = []
+    for row in categories:
+        source = escape(row.source)
+        label = conditional_escape(row.label)
+        no_data = "" if row.has_data else " no-data"
+        if row.children:
+            heading = f'<button type="button" class="toggle" aria-expanded="true" aria-controls="sub-{source}">{label}</button>'
+        else:
+            heading = f'<span class="no-toggle">{label}</span>'
+        parts.append(
+            f'<tbody class="category" data-source="{source}">\n'
+            f'<tr class="category-row{no_data}">\n'
+            f'<th scope="row">{heading}</th>\n'
+            f"{_source_cells(row, language)}</tr>\n</tbody>\n"
+        )
+        if not row.children:
+            continue
+
+        parts.append(f'<tbody class="sub-sources" id="sub-{source}">\n')
+        for child in row.children:
+            raw_label, badge = "", ""
+            if child.raw_label:
+                raw_label = f' data-raw-label="{escape(child.raw_label)}"'
+                badge = f' <span class="badge" title="{texts["unmapped_title"]}">{texts["unmapped"]}</span>'
+            parts.append(
+                f'<tr class="sub-row" data-source="{escape(child.source)}" data-sub-source="{escape(child.sub_source)}"{raw_label}>\n'
+                f'<th scope="row">{conditional_escape(child.label)}{badge}</th>\n'
+                f"{_source_cells(child, language)}</tr>\n"
+            )
+        parts.append("</tbody>\n")
     return mark_safe("".join(parts))
 
 
@@ -154,13 +237,26 @@ def _chart_number(value, is_rate: bool) -> str:
     return _count(value)
 
 
+def _chart_cells(values, is_rate: bool) -> str:
+    """Render one row of chart values as <td> cells; the common types skip _chart_number, with the same text."""
+    if is_rate:
+        return "".join([
+            f'<td class="num">{value:.2f}%</td>' if type(value) is float else f'<td class="num">{_chart_number(value, True)}</td>'
+            for value in values
+        ])
+    return "".join([
+        f'<td class="num">{value:,}</td>' if type(value) is int else f'<td class="num">{_chart_number(value, False)}</td>'
+        for value in values
+    ])
+
+
 def _table_rows(entries, values_key: str, is_rate: bool, derived_title: str | None, separator: str) -> str:
     rows = []
     for entry in entries:
         mark = ""
         if derived_title and entry["derived"]:
             mark = f' <sup class="mark" title="{derived_title}">†‡</sup>'
-        cells = "".join(f'<td class="num">{_chart_number(value, is_rate)}</td>' for value in entry[values_key])
+        cells = _chart_cells(entry[values_key], is_rate)
         rows.append(f'<tr><th scope="row">{escape(entry["label"])}{mark}</th>{separator}{cells}</tr>')
     return "\n".join(rows)
 
@@ -179,11 +275,58 @@ def mix_table_rows(report):
 
 
 @register.simple_tag
-def coverage_cells(strip):
-    """Render one coverage strip as a row of squares, each titled with its period."""
-    return mark_safe(
-        "".join(
-            f'<span class="cov {"yes" if has_data else "no"}" title="{escape(label)}"></span>'
-            for _start, label, has_data in strip.cells
+def coverage_rows(rows):
+    """Render the coverage calendar's rows: one per terminal and region, a strip of squares per granularity.
+
+    Each square is titled with its period. The squares of a period are the same HTML in every
+    row, so they are built once per column.
+    """
+    squares = {}
+    for strip in rows[0].strips if rows else ():
+        column = strip.column
+        titles = [escape(label) for label in column.labels]
+        squares[id(column)] = (
+            [f'<span class="cov yes" title="{title}"></span>' for title in titles],
+            [f'<span class="cov no" title="{title}"></span>' for title in titles],
         )
-    )
+
+    parts = []
+    for row in rows:
+        shown_class = ' class="shown"' if row.is_shown else ""
+        parts.append(
+            f'<tr{shown_class} data-terminal="{escape(row.terminal)}" data-region="{escape(row.region)}">\n'
+            f'  <th scope="row">{conditional_escape(row.label)}</th>\n'
+        )
+        for strip in row.strips:
+            yes, no = squares[id(strip.column)]
+            cells = "".join([yes[index] if flag else no[index] for index, flag in enumerate(strip.has_data)])
+            parts.append(
+                f'  <td class="strip strip-{strip.granularity}"><span class="cov-count">{strip.with_data}/{len(strip.has_data)}</span>\n'
+                f'    <span class="cells">{cells}</span></td>\n'
+            )
+        parts.append("</tr>\n")
+    return mark_safe("".join(parts))
+
+
+@register.simple_tag
+def select_options(choices, selected):
+    """Render the <option> elements of a filter, marking the one equal to selected."""
+    parts = []
+    for value, label in choices:
+        mark = " selected" if value == selected else ""
+        parts.append(f'<option value="{conditional_escape(value)}"{mark}>{conditional_escape(label)}</option>')
+    return mark_safe("".join(parts))
+
+
+@register.simple_tag
+def series_checkboxes(choices, chosen):
+    """Render one checkbox per chart source. Sub-sources (keys with a dot) get the class that indents them."""
+    parts = []
+    for value, label in choices:
+        kind = "sub" if "." in value else "main"
+        mark = " checked" if value in chosen else ""
+        parts.append(
+            f'<label class="{kind}"><input type="checkbox" name="series" value="{conditional_escape(value)}"{mark}> '
+            f"{conditional_escape(label)}</label>\n"
+        )
+    return mark_safe("".join(parts))
