@@ -51,7 +51,9 @@ def stores_for_user(user):
 
 
 def remember_store(request, store: Store) -> None:
-    request.session[SESSION_STORE_KEY] = store.slug
+    # Writing an unchanged value would mark the session modified and save it on every page.
+    if request.session.get(SESSION_STORE_KEY) != store.slug:
+        request.session[SESSION_STORE_KEY] = store.slug
 
 
 class ApiUnauthorized(Exception):

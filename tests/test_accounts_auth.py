@@ -58,9 +58,41 @@ def test_logout_ends_session(client, owner, store):
 
 
 def test_session_timeout_settings():
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
+    assert settings.SESSION_REFRESH_SECONDS == 5 * 60
     assert settings.SESSION_COOKIE_AGE == 2 * 3600
     assert settings.SESSION_COOKIE_HTTPONLY is True
+
+
+def test_session_expiry_moves_forward_at_most_every_refresh_interval(client, owner, store):
+    from django.contrib.sessions.models import Session
+
+    from accounts.middleware import REFRESHED_AT
+
+    page = reverse("traffic:report", args=[store.slug])
+    client.force_login(owner)
+    client.get(page)
+    session = Session.objects.get(session_key=client.session.session_key)
+    first_expiry = session.expire_date
+
+    client.get(page)
+    assert Session.objects.get(pk=session.pk).expire_date == first_expiry  # saved a moment ago: not again
+
+    stored = client.session
+    stored[REFRESHED_AT] -= settings.SESSION_REFRESH_SECONDS
+    stored.save()
+    saved_expiry = Session.objects.get(pk=session.pk).expire_date
+    client.get(page)
+    assert Session.objects.get(pk=session.pk).expire_date >= saved_expiry
+    assert client.session[REFRESHED_AT] > stored[REFRESHED_AT]
+
+
+def test_anonymous_request_creates_no_session(client):
+    from django.contrib.sessions.models import Session
+
+    client.get(reverse("accounts:login"))
+
+    assert not Session.objects.exists()
 
 
 def test_password_hasher_is_argon2_in_production_settings():
