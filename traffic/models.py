@@ -166,7 +166,8 @@ class TrafficFigure(models.Model):
     """
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="traffic_figures")
-    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="figures")
+    # No index of its own: traffic_figure_unique_per_upload starts with upload, so it serves look-ups by upload.
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="figures", db_index=False)
     granularity = models.CharField(max_length=8, choices=Granularity.choices)
     period_start = models.DateField()
     terminal = models.CharField(max_length=16, choices=Terminal.choices)
@@ -203,13 +204,8 @@ class TrafficFigure(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["store", "granularity", "terminal", "region", "period_start"],
-                condition=models.Q(is_current=True),
-                name="traffic_figure_current_lookup",
-            ),
-            # Lets the traffic page's sums and trend read figures from the index alone
-            # (PostgreSQL; SQLite ignores INCLUDE).
+            # Finds a store's current figures of a slice and period range, and lets the traffic
+            # page's sums and trend read them from the index alone (PostgreSQL; SQLite ignores INCLUDE).
             models.Index(
                 fields=["store", "granularity", "terminal", "region", "period_start"],
                 include=["source", "sub_source", "raw_label", "visitors", "inquiry_customers", "tm_customers", "feedback_conversion_rate"],
