@@ -513,7 +513,7 @@ def test_progress_reported_in_batches(tmp_path, monkeypatch):
 
     parse_file(write_report(tmp_path, lines), "report.csv", ImportOptions(), progress=lambda *args: calls.append(args))
 
-    assert calls == [(1000, 2502), (2000, 2502), (2502, 2502)]
+    assert calls == [(1000, 2500), (2000, 2500), (2500, 2500)]
 
 
 def test_progress_reported_at_most_twice_a_second():

@@ -154,6 +154,28 @@ def test_upload_detail_polls_until_done(client, owner, store):
     assert 'hx-trigger="every 1s"' not in done
 
 
+def test_finished_poll_replaces_delete_box(client, owner, store):
+    """The delete box's text depends on the outcome, so the last poll swaps it too."""
+    upload = make_upload(store, status=Upload.Status.PROCESSING)
+    upload.rows_read, upload.rows_total = 41000, 100000
+    upload.save()
+    client.force_login(owner)
+    url = reverse("traffic:upload_detail", args=[store.slug, upload.id])
+
+    running = client.get(url, headers={"HX-Request": "true", "Accept-Language": "en"}).content.decode()
+    upload.status = Upload.Status.SUCCEEDED
+    upload.save()
+    done = client.get(url, headers={"HX-Request": "true", "Accept-Language": "en"}).content.decode()
+    page = client.get(url, headers={"Accept-Language": "en"}).content.decode()
+
+    assert "41,000 of 100,000 rows read" in running
+    assert "delete-zone" not in running
+    assert 'id="delete-zone" hx-swap-oob="true"' in done
+    assert "every figure it brought" in done
+    assert page.count('id="delete-zone"') == 1
+    assert "hx-swap-oob" not in page
+
+
 def test_upload_detail_of_other_store_is_404(client, outsider, owner, store, other_store):
     upload = make_upload(store)
     client.force_login(outsider)

@@ -94,6 +94,8 @@ def parse_into(result: ParseResult, path: pathlib.Path, original_name: str, opti
 def parse_sheets(result: ParseResult, sheets: list, original_name: str, options: ImportOptions, reporter) -> None:
     for sheet in sheets:
         table = find_table(sheet.rows, original_name, sheet.name)
+        # The total counted every line; the header and the lines above it are not data rows.
+        reporter.rows_total -= table.header_row if table is not None else len(sheet.rows)
         if table is None:
             if len(sheets) > 1 and not all(is_blank_row(row) for row in sheet.rows):
                 result.problems.append(Problem(WARNING, NO_HEADER_MESSAGE, file=original_name, sheet=sheet.name))
