@@ -311,9 +311,9 @@ def is_note_row(cells: list) -> bool:
 class ProgressReporter:
     """Calls progress(rows_read, rows_total) every REPORT_EVERY rows, and at most every MIN_SECONDS seconds.
 
-    Each report is an UPDATE of the upload row and a commit, so a file read at a
-    million rows a minute would otherwise commit a thousand times; the progress
-    bar needs a few updates a second at most.
+    Each report is an UPDATE of the upload row and a commit. Without the time
+    limit, a file of a million rows would commit a thousand times, while the
+    progress bar needs a few updates a second at most.
     """
 
     REPORT_EVERY = 1000
