@@ -153,7 +153,7 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 20, minimum=1)
 # Limits checked by the importer before and while it reads a file.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 3_000_000, minimum=1)
 # Visitor-details and canonical files with at least this many rows are staged in a temporary
-# table and counted or written by the database (traffic.staging); smaller ones stay in memory.
+# table and counted or written by the database (traffic.staging). Smaller ones stay in memory.
 IMPORT_STAGE_ROWS = env_int("IMPORT_STAGE_ROWS", 50_000, minimum=0)
 XLSX_MAX_UNCOMPRESSED_BYTES = env_int("XLSX_MAX_UNCOMPRESSED_BYTES", 300 * 1024 * 1024, minimum=1)
 XLSX_MAX_ENTRIES = env_int("XLSX_MAX_ENTRIES", 500, minimum=1)

@@ -1283,7 +1283,7 @@ def main():
     )
     import_export_parser.add_argument(
         "--mode", choices=["tuned", "plain"], default="tuned",
-        help="tuned: bulk mode as the performance-tuning documentation says; plain: one row at a time (default tuned)",
+        help="tuned: bulk mode, configured as the performance-tuning documentation recommends; plain: one row at a time (default tuned)",
     )
 
     app_parser = add_command("app", "time the app's import through a Celery worker")

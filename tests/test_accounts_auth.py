@@ -64,7 +64,7 @@ def test_session_timeout_settings():
     assert settings.SESSION_COOKIE_HTTPONLY is True
 
 
-def test_session_expiry_moves_forward_at_most_every_refresh_interval(client, owner, store):
+def test_session_saved_once_per_refresh_interval(client, owner, store):
     from django.contrib.sessions.models import Session
 
     from accounts.middleware import REFRESHED_AT

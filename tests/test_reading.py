@@ -25,7 +25,7 @@ def test_gbk_text_found_after_the_first_block(tmp_path):
     assert total.visitors == len(ascii_rows) + 1
 
 
-def test_text_that_breaks_the_csv_reader_late_names_the_line(tmp_path):
+def test_late_csv_error_names_line(tmp_path):
     path = tmp_path / "visits.csv"
     huge_field = '"' + "x" * 200_000 + '"'
     path.write_text("\n".join([VISITS_HEADER, "v1,2026-11-03,US,PC,Direct", f"v2,2026-11-03,US,PC,{huge_field}"]), encoding="utf-8")
@@ -63,7 +63,7 @@ def test_cells_with_spaces_import_like_trimmed_ones(tmp_path):
     assert direct.visitors == 1
 
 
-def test_workbook_table_away_from_the_corner_keeps_row_numbers_and_columns(tmp_path):
+def test_offset_workbook_table_keeps_positions(tmp_path):
     """A table that starts at C4 reports its rows and columns where Excel shows them."""
     path = tmp_path / "report.xlsx"
     workbook = xlsxwriter.Workbook(path)
@@ -77,7 +77,8 @@ def test_workbook_table_away_from_the_corner_keeps_row_numbers_and_columns(tmp_p
     (read,) = read_sheets(path)
     rows = list(read.rows)
     assert len(read.rows) == len(rows) == 6
-    assert rows[4][2:] == ["搜索", 120.0, 6.0, 3.0] and rows[4][:2] == ["", ""]
+    assert rows[4][2:] == ["搜索", 120.0, 6.0, 3.0]
+    assert rows[4][:2] == ["", ""]
 
     result = parse_file(path, path.name, ImportOptions())
     assert [(p.row, p.column, p.value) for p in result.errors] == [(6, "店铺访问人数", "lots")]

@@ -94,7 +94,7 @@ def test_visitor_details_generated_file_same_by_both_routes(settings, tmp_path):
     assert memory.problems == staged.problems == []
     assert memory.figures == staged.figures
     total = next(f for f in staged.figures if f.source == "total" and f.terminal == "all" and f.region == "all")
-    assert total.extra.keys() == {"浏览量", "停留时长(秒)"}  # 搜索词 holds text, so it is not summed
+    assert total.extra.keys() == {"浏览量", "停留时长(秒)"}  # 搜索词 contains text, so it is not summed
 
 
 def test_visitor_details_repeat_visitor_counts_once(settings, tmp_path):
@@ -121,7 +121,7 @@ def test_visitor_details_repeat_visitor_counts_once(settings, tmp_path):
         assert by_key[("pc", "all", "direct", "")].visitors == 0
 
 
-def test_visitor_details_bad_rows_same_problems_by_both_routes(settings, tmp_path):
+def test_visitor_bad_rows_same_problems(settings, tmp_path):
     path = write_visits(tmp_path / "visits.csv", [
         ["v1", "2026-11-03", "US", "PC", "文字搜索", "3", "30", "", "是", "否"],
         ["", "2026-11-03", "US", "PC", "文字搜索", "3", "30", "", "是", "否"],
@@ -221,7 +221,7 @@ def test_canonical_bad_rows_same_problems_by_both_routes(settings, tmp_path):
     assert memory_rows == staged_rows == []
 
 
-def test_canonical_staged_upload_replaces_and_restores_like_in_memory(settings, tmp_path, store):
+def test_staged_upload_replaces_and_restores(settings, tmp_path, store):
     """Two uploads through the worker's code, by each route: the same current figures, and the same after a delete."""
     first = write_canonical(tmp_path / "first.csv", generated_canonical_lines([""], 3, seed=1))
     second_lines = [line for line in generated_canonical_lines([""], 2, seed=2) if ",pc," in line]

@@ -63,7 +63,7 @@ def bulk_import_file(path: str, original_name: str) -> dict:
     """Import a multi-store canonical file (traffic.bulk) in the worker; return what happened.
 
     The outcome is in the uploads it creates, one per store, and in the worker's
-    log; the returned dict is for a result backend when one is configured.
+    log. The returned dict is for a result backend, when one is configured.
     """
     from pathlib import Path
 

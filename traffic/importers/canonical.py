@@ -26,7 +26,7 @@ from traffic.taxonomy import CATEGORY_BY_CODE, SUB_SOURCE_BY_CODE, TOTAL
 
 from .base import ERROR, WARNING, ImportOptions, ParsedFigure, Problem
 from .figures import RATE_TOLERANCE, FigureCollector, check_counts, check_rate, read_metrics
-from .table import ProgressReporter, Table, cell_text, is_blank_row
+from .table import CACHE_LIMIT, ProgressReporter, Table, cell_text, is_blank_row
 from .values import InvalidValue, parse_date, parse_rate
 
 CANONICAL_COLUMNS = (
@@ -53,9 +53,6 @@ ROW_FIELDS = (
     "row_number", "store", "granularity", "period_start", "terminal", "region", "source", "sub_source", "raw_label",
     "visitors", "inquiry_customers", "tm_customers", "feedback_conversion_rate",
 )
-
-# Distinct cell values remembered per column; beyond this, values are parsed each time.
-CACHE_LIMIT = 100_000
 
 
 def parse_canonical(
@@ -89,7 +86,7 @@ class CanonicalReader:
     """Reads canonical rows, remembering what each distinct dimension value means.
 
     A row whose cells are all plain (known codes, dates seen before, counts in
-    digits) is read without the general parsers; any other row goes through
+    digits) is read without the general parsers. Any other row goes through
     read_row, which also reports what is wrong with it.
     """
 

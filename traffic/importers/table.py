@@ -20,6 +20,9 @@ from .values import InvalidValue, find_period, fold_text
 
 HEADER_SEARCH_ROWS = 20
 
+# Distinct cell values that a reader remembers per column; beyond this, values are parsed each time.
+CACHE_LIMIT = 100_000
+
 SOURCE_REPORT = "traffic_source_report"
 TREND = "trend"
 VISITOR_DETAILS = "visitor_details"

@@ -30,7 +30,7 @@ from traffic.taxonomy import CATEGORIES, TOTAL
 from .base import ERROR, ImportOptions, ParsedFigure, Problem
 from .figures import Label, label_to_source, warn_unknown_label
 from .table import (
-    Preamble, ProgressReporter, Table, cell_text, is_blank_row, is_note_row, parse_flag, parse_terminal,
+    CACHE_LIMIT, Preamble, ProgressReporter, Table, cell_text, is_blank_row, is_note_row, parse_flag, parse_terminal,
     read_date_in_period, read_preamble,
 )
 from .values import InvalidValue, is_missing, parse_decimal
@@ -42,22 +42,15 @@ MAINLAND_CHINA = ("cn", "中国", "中国大陆", "china", "mainlandchina")
 # date. It would also multiply the figures produced (every day x terminal x region x source).
 MAX_DAYS = 366
 
-# Distinct cell values remembered per column; beyond this, values are parsed each time.
-CACHE_LIMIT = 50_000
 
 
 class NotSummed(dict):
-    """The remembered values of an extra column that holds text: every cell reads as None."""
+    """Remembered values of an extra column that contains text, where every cell reads as None."""
 
     def __missing__(self, key):
         return None
 
 
-# Fields of the tuple that VisitReader.visits() yields for each visit, followed by one number per
-# extra column (None where the row is cut short). The terminal is pc or wireless, or the chosen
-# terminal when the file has no terminal column. Label is an index into VisitReader.labels, and
-# mainland, inquired and tm_consulted are 1 or 0.
-VISIT_FIELDS = ("date", "visitor_id", "terminal", "mainland", "label", "inquired", "tm_consulted")
 
 
 @dataclass
@@ -157,7 +150,14 @@ class VisitReader:
         self.known: dict[str, dict] = {role: {} for role in ("date", "terminal", "country", "source", "flag")}
 
     def visits(self, progress: ProgressReporter):
-        """Yield each valid visit as a tuple in VISIT_FIELDS order, then its extras; report invalid rows to problems."""
+        """Yield each valid visit as a tuple and report invalid rows to problems.
+
+        The tuple is (date, visitor_id, terminal, mainland, label, inquired,
+        tm_consulted, *extras). The terminal is pc or wireless, or the chosen
+        terminal when the file has no terminal column. Label is an index into
+        self.labels. Mainland, inquired and tm_consulted are 1 or 0, and there is
+        one number per extra column (None where the row is cut short).
+        """
         columns = self.table.columns
         visitor_index = columns["visitor_id"]
         date_index = columns["date"]
