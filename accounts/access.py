@@ -4,6 +4,8 @@ A user who is not a member of a store gets 404, the same response as for a
 store that does not exist, so a URL reveals nothing about other stores.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -13,23 +15,54 @@ from accounts.models import Membership, Store
 SESSION_STORE_KEY = "current_store_slug"
 
 
-def get_membership_for_user(user, slug: str) -> Membership:
-    """Return the user's membership of the store with this slug, or raise Http404."""
-    if not user.is_authenticated or not user.is_active:
-        raise Http404(_("Store not found."))
+@dataclass(frozen=True)
+class StoreLink:
+    """A store as the store switcher lists it, copied when the memberships were read.
 
-    membership = (
-        Membership.objects.select_related("store", "store__main_industry")
-        .filter(user=user, store__slug=slug)
-        .first()
-    )
+    A copy, so a form that edits the store in memory (and fails validation) does not
+    rename it in the switcher.
+    """
+
+    slug: str
+    name: str
+
+
+class UserStores:
+    """The signed-in user's memberships and their stores, loaded by one query per request."""
+
+    def __init__(self, memberships: list[Membership]):
+        self.memberships = memberships
+        self.links = [StoreLink(membership.store.slug, membership.store.name) for membership in memberships]
+
+    def membership(self, slug: str) -> Membership | None:
+        return next((membership for membership in self.memberships if membership.store.slug == slug), None)
+
+
+def user_stores(request) -> UserStores:
+    """Return the request user's memberships, ordered by store name, reading them at most once per request.
+
+    The page's store lookup and the store switcher share this one query.
+    """
+    cached = getattr(request, "_user_stores", None)
+    if cached is None:
+        user = request.user
+        memberships = []
+        if user.is_authenticated and user.is_active:
+            memberships = list(
+                Membership.objects.select_related("store", "store__main_industry")
+                .filter(user=user)
+                .order_by("store__name", "store__id")
+            )
+        cached = request._user_stores = UserStores(memberships)
+    return cached
+
+
+def get_membership(request, slug: str) -> Membership:
+    """Return the request user's membership of the store with this slug, or raise Http404."""
+    membership = user_stores(request).membership(slug)
     if membership is None:
         raise Http404(_("Store not found."))
     return membership
-
-
-def get_store_for_user(user, slug: str) -> Store:
-    return get_membership_for_user(user, slug).store
 
 
 def require_upload_role(membership: Membership) -> None:
@@ -86,5 +119,5 @@ def get_api_access(request, slug: str, token_required: bool = False) -> tuple[St
 
     if token_required or not request.user.is_authenticated:
         raise ApiUnauthorized
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     return membership.store, membership.can_upload

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from accounts.access import get_membership_for_user, require_owner
+from accounts.access import get_membership, require_owner
 from accounts.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -14,7 +14,7 @@ PAGE_SIZE = 50
 
 @login_required
 def store_audit_log(request, slug):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     require_owner(membership)
 
     events = AuditEvent.objects.filter(store=membership.store)

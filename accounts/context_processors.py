@@ -1,4 +1,4 @@
-from accounts.access import SESSION_STORE_KEY, stores_for_user
+from accounts.access import SESSION_STORE_KEY, user_stores
 
 
 def current_store(request):
@@ -7,7 +7,7 @@ def current_store(request):
     if user is None or not user.is_authenticated:
         return {}
 
-    stores = list(stores_for_user(user))
+    stores = user_stores(request).links
     slug = request.session.get(SESSION_STORE_KEY)
     current = next((store for store in stores if store.slug == slug), None)
     return {"user_stores": stores, "current_store": current}

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import actions
-from accounts.access import get_membership_for_user, remember_store, require_owner
+from accounts.access import get_membership, remember_store, require_owner
 from accounts.forms import InvitationForm, RoleForm, TransferOwnershipForm
 from accounts.models import Invitation, Membership
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def _owner_membership(request, slug) -> Membership:
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     require_owner(membership)
     return membership
 

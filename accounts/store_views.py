@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import actions
-from accounts.access import get_membership_for_user, remember_store, require_owner
+from accounts.access import get_membership, remember_store, require_owner
 from accounts.audit import record_event
 from accounts.export import export_file_name, write_store_export
 from accounts.forms import ApiTokenForm, DeleteStoreForm, StoreSettingsForm
@@ -22,7 +22,7 @@ EXPORT_MEMORY_BYTES = 8 * 1024 * 1024
 
 
 def _owner_membership(request, slug):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     require_owner(membership)
     remember_store(request, membership.store)
     return membership

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import actions
-from accounts.access import SESSION_STORE_KEY, get_membership_for_user
+from accounts.access import SESSION_STORE_KEY, get_membership
 from accounts.forms import EmailAuthenticationForm, NewMemberForm
 from accounts.models import User
 
@@ -30,7 +30,7 @@ def store_list(request):
 @login_required
 @require_POST
 def leave_store(request, slug):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     store = membership.store
 
     try:

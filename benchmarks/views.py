@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import get_membership_for_user, remember_store, require_owner
+from accounts.access import get_membership, remember_store, require_owner
 from benchmarks import comparison as comparing
 from benchmarks import exports
 from benchmarks.forms import ComparisonFilterForm, SharingForm
@@ -73,7 +73,7 @@ def latest_compared_period(store, granularity, terminal, region, periods):
 
 @login_required
 def comparison_page(request, slug):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     store = membership.store
     remember_store(request, store)
 
@@ -99,13 +99,13 @@ def filter_query(context) -> str:
 
 @login_required
 def export_csv(request, slug):
-    store = get_membership_for_user(request.user, slug).store
+    store = get_membership(request, slug).store
     return exports.csv_response(comparison_context(store, request.GET))
 
 
 @login_required
 def export_xlsx(request, slug):
-    store = get_membership_for_user(request.user, slug).store
+    store = get_membership(request, slug).store
     return exports.xlsx_response(comparison_context(store, request.GET))
 
 
@@ -113,7 +113,7 @@ def export_xlsx(request, slug):
 @require_POST
 def sharing(request, slug):
     """Let the store owner choose whether the store contributes to peer baselines."""
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     require_owner(membership)
 
     form = SharingForm(request.POST)

@@ -95,6 +95,18 @@ def test_store_settings_reject_unknown_time_zone(client, owner, store):
     assert store.reporting_time_zone == "America/Los_Angeles"
 
 
+def test_store_switcher_keeps_saved_name_when_settings_fail(client, owner, store):
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("accounts:store_settings", args=[store.slug]),
+        {"name": "Renamed but not saved", "main_industry": "", "reporting_time_zone": "Mars/Olympus"},
+    )
+
+    assert response.status_code == 400
+    assert [link.name for link in response.context["user_stores"]] == [store.name]
+
+
 def test_export_zip_has_csvs_with_bom(client, owner, store, other_store):
     upload = make_upload(store, name="流量来源.xls")
     add_figure(upload, "search", 1408, inquiry=12, tm=3)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import get_membership_for_user, remember_store, require_owner, require_upload_role
+from accounts.access import get_membership, remember_store, require_owner, require_upload_role
 from accounts.audit import client_ip
 from traffic import actions
 from traffic.access import get_upload_for_user
@@ -22,7 +22,7 @@ from traffic.models import Upload
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload_list(request, slug):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     store = membership.store
     remember_store(request, store)
 
@@ -98,7 +98,7 @@ def _too_large_message(name):
 
 @login_required
 def upload_detail(request, slug, upload_id):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     upload = get_upload_for_user(membership, upload_id)
 
     context = {
@@ -135,7 +135,7 @@ def _report_query(upload):
 @require_POST
 def upload_delete(request, slug, upload_id):
     """Delete an upload and its figures; the figures it had replaced come back."""
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     upload = get_upload_for_user(membership, upload_id)
     require_owner(membership)
 
@@ -148,7 +148,7 @@ def upload_delete(request, slug, upload_id):
 @login_required
 def upload_problems_csv(request, slug, upload_id):
     """Download the upload's problems as CSV (UTF-8 with BOM, so Excel on Chinese Windows opens it)."""
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     upload = get_upload_for_user(membership, upload_id)
 
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -168,7 +168,7 @@ def upload_problems_csv(request, slug, upload_id):
 @require_GET
 def upload_file(request, slug, upload_id):
     """Send a member the file as it was uploaded, under its original name and never its internal one."""
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     upload = get_upload_for_user(membership, upload_id)
 
     try:

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.access import SESSION_STORE_KEY, get_membership_for_user, remember_store, stores_for_user
+from accounts.access import SESSION_STORE_KEY, get_membership, remember_store, stores_for_user
 from traffic import exports, queries
 from traffic.dimensions import Granularity, Region, Terminal
 from traffic.forms import ReportFilterForm
@@ -44,7 +44,7 @@ def home(request):
 
 @login_required
 def traffic_report(request, slug):
-    membership = get_membership_for_user(request.user, slug)
+    membership = get_membership(request, slug)
     store = membership.store
     remember_store(request, store)
 
@@ -72,14 +72,14 @@ def traffic_report(request, slug):
 
 @login_required
 def report_csv(request, slug):
-    store = get_membership_for_user(request.user, slug).store
+    store = get_membership(request, slug).store
     _form, filters = _filters(request, store)
     return exports.csv_response(store, build_report(store, filters))
 
 
 @login_required
 def report_xlsx(request, slug):
-    store = get_membership_for_user(request.user, slug).store
+    store = get_membership(request, slug).store
     _form, filters = _filters(request, store)
     return exports.xlsx_response(store, build_report(store, filters))
 
