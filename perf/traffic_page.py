@@ -5,13 +5,14 @@ Not part of the test suite. Usage, from the project folder:
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/traffic_perf_page
     .venv/bin/python perf/traffic_page.py generate   # creates the database, about 15 million rows
     .venv/bin/python perf/traffic_page.py measure    # gunicorn on 127.0.0.1:8391, 8 clients
+    .venv/bin/python perf/traffic_page.py breakdown  # one page at a time: SQL and Python per page
 
 `generate` writes, for each of 200 stores, every day, natural week and natural month of the
 two years ending 2026-11-30, for all 3 terminals and both regions: the 11 categories, 3 search
 sub-sources and the store total (15 rows per period and slice, fewer sub-sources than real files).
 
 `measure` starts gunicorn, sends page requests for 90-day ranges with random filters from 8
-client threads at a fixed total rate, and reads each response's server time from the
+client threads at a fixed total rate (each client keeps to one of the 8 measured stores), and reads each response's server time from the
 Server-Timing header that `timed_application` adds. In the same run a ninth thread runs the
 page's figure queries (coverage, sums, trend, captured from the page code) straight through
 psycopg, so the ratio page / bare SQL is measured under the same load. Each client keeps its
@@ -245,8 +246,10 @@ def measure(args):
         _wait_for(base)
         rng = random.Random(2026)
         plans = []
-        for _index in range(args.requests):
-            slug = f"perf-{rng.randrange(MEASURED_STORES):03d}"
+        for index in range(args.requests):
+            # Client number index % clients sends this request (see _run_clients). Each client is
+            # a merchant changing filters on one store, as a merchant does between store switches.
+            slug = f"perf-{index % args.clients % MEASURED_STORES:03d}"
             plans.append((slug, random_query(rng)))
 
         statements = {index: capture_figure_queries(slug, query) for index, (slug, query) in enumerate(plans[:200])}
@@ -355,6 +358,59 @@ def _run_bare_sql(statements, rate, times, load_finished):
             times.append((time.perf_counter() - started) * 1000)
 
 
+def breakdown(args):
+    """Send pages one at a time through the Django test client and split each one's time.
+
+    The parts are the figure queries (coverage, sums, trend), the other queries (session, user,
+    memberships) and the rest, which is Python: middleware, building the figures and rendering.
+    Query times are taken around cursor.execute, so they include the driver's round trip.
+    """
+    setup_django()
+    from django.db import connection
+    from django.test import Client
+
+    from accounts.models import User
+    from traffic.coverage_index import TABLE as COVERED_TABLE
+    from traffic.models import TrafficFigure
+
+    figure_tables = (TrafficFigure._meta.db_table, COVERED_TABLE)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(email="perf@example.com"))
+    rng = random.Random(2026)
+    queries = [random_query(rng) for _index in range(args.requests * 4)]
+    print("granularity  pages  total p50  figure SQL p50  other SQL p50  Python p50  total / figure SQL  HTML")
+    for granularity in ("day", "week", "month"):
+        chosen = [query for query in queries if query["granularity"] == granularity][: args.requests + 10]
+        samples = []
+        for index, query in enumerate(chosen):
+            timings = []
+
+            def timed(execute, sql, params, many, context):
+                started = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    timings.append((any(table in sql for table in figure_tables), time.perf_counter() - started))
+
+            started = time.perf_counter()
+            with connection.execute_wrapper(timed):
+                response = client.get(f"/stores/perf-000/?{urllib.parse.urlencode(query)}", secure=True)
+            total = time.perf_counter() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"The page returned HTTP {response.status_code} for {query}; run `generate` first.")
+            # The first pages warm the caches (templates, translations, the connection).
+            if index >= 10:
+                figure_sql = sum(elapsed for is_figure, elapsed in timings if is_figure)
+                other_sql = sum(elapsed for is_figure, elapsed in timings if not is_figure)
+                samples.append((total, figure_sql, other_sql, total - figure_sql - other_sql, len(response.content)))
+        medians = [statistics.median(sample[part] for sample in samples) for part in range(5)]
+        total, figure_sql, other_sql, python, size = medians
+        print(
+            f"{granularity:<11}  {len(samples):>5}  {total * 1000:>6.1f} ms  {figure_sql * 1000:>11.1f} ms  "
+            f"{other_sql * 1000:>10.1f} ms  {python * 1000:>7.1f} ms  {total / figure_sql:>17.2f}x  {size / 1000:.0f} kB"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -364,8 +420,10 @@ def main():
     measure_parser.add_argument("--rate", type=float, default=16, help="requests per second, all clients together (default 16)")
     measure_parser.add_argument("--requests", type=int, default=800, help="requests in total (default 800)")
     measure_parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    breakdown_parser = commands.add_parser("breakdown", help="split single pages into figure SQL, other SQL and Python")
+    breakdown_parser.add_argument("--requests", type=int, default=100, help="pages per granularity (default 100)")
     args = parser.parse_args()
-    {"generate": generate, "measure": measure}[args.command](args)
+    {"generate": generate, "measure": measure, "breakdown": breakdown}[args.command](args)
 
 
 if __name__ == "__main__":
