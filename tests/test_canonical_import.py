@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from traffic.bulk import bulk_import
 from traffic.importers import parse_file
 from traffic.importers.base import ImportOptions
 from traffic.models import TrafficFigure, Upload
@@ -137,6 +138,21 @@ def test_bulk_import_unknown_store_writes_nothing(store, tmp_path):
         call_command("import_traffic", "--bulk", str(path), stdout=StringIO())
 
     assert not TrafficFigure.objects.exists()
+    assert not Upload.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bulk_import_names_row_of_unknown_store(store, tmp_path):
+    path = write(tmp_path, [
+        HEADER,
+        "solar,2026-11-02,week,all,all,search,,,10,1,0,",
+        "ghost,2026-11-02,week,all,all,search,,,20,2,0,",
+    ])
+
+    result = bulk_import(path, path.name)
+
+    assert [(problem.row, problem.value) for problem in result.errors] == [(3, "ghost")]
+    assert "ghost" in result.errors[0].render()
     assert not Upload.objects.exists()
 
 

@@ -15,7 +15,7 @@ from django.db import connection
 
 from accounts.models import Store
 from tests.large_files import write_visitor_details
-from traffic import actions, jobs
+from traffic import actions, bulk, jobs
 from traffic.bulk import bulk_import
 from traffic.importers import ImportOptions, parse_file
 from traffic.models import LabelMapping, TrafficFigure, Upload
@@ -292,9 +292,22 @@ def test_staged_bulk_import_unknown_store_writes_nothing(settings, tmp_path, sto
 
     result = bulk_import(path, "bulk.csv")
 
-    assert result.errors[0].params == {"slugs": "no-such-store"}
+    assert result.errors[0].params == {"store": "no-such-store"}
+    assert result.errors[0].row is not None
     assert not TrafficFigure.objects.exists()
     assert not Store.objects.filter(slug="no-such-store").exists()
+
+
+def test_staged_bulk_store_deleted_while_reading(settings, tmp_path, store, monkeypatch):
+    settings.IMPORT_STAGE_ROWS = STAGED
+    path = write_canonical(tmp_path / "bulk.csv", generated_canonical_lines([store.slug, "deleted-store"], 1, seed=9))
+    # The reader sees the store, which is gone by the time the figures are written.
+    monkeypatch.setattr(bulk, "_store_slugs", lambda: frozenset({store.slug, "deleted-store"}))
+
+    result = bulk_import(path, "bulk.csv")
+
+    assert result.errors[0].params == {"slugs": "deleted-store"}
+    assert not TrafficFigure.objects.exists()
 
 
 def import_now(store, path) -> Upload:

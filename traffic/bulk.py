@@ -38,7 +38,8 @@ def bulk_import(path: Path, original_name: str) -> BulkResult:
     delete it; the uploads share one stored file through hard links. A store
     that already has this exact file is left unchanged.
     """
-    parsed = importers.parse_file(path, original_name, ImportOptions())
+    options = ImportOptions(known_stores=_store_slugs())
+    parsed = importers.parse_file(path, original_name, options)
     try:
         return _import_parsed(parsed, path, original_name)
     finally:
@@ -58,6 +59,7 @@ def _import_parsed(parsed: ParseResult, path: Path, original_name: str) -> BulkR
         by_store.setdefault(figure.store, []).append(figure)
     counts = parsed.stage.store_counts() if parsed.stage is not None else {slug: len(figures) for slug, figures in by_store.items()}
     stores = {store.slug: store for store in Store.objects.filter(slug__in=counts)}
+    # The reader rejects rows of unknown stores, so this finds only stores deleted while the file was read.
     missing = sorted(set(counts) - set(stores))
     if missing:
         bulk.problems.append(Problem(
@@ -90,6 +92,10 @@ def _import_parsed(parsed: ParseResult, path: Path, original_name: str) -> BulkR
 
     logger.info("bulk import file=%s stores=%d unchanged=%d", original_name, len(bulk.uploads), len(bulk.unchanged_stores))
     return bulk
+
+
+def _store_slugs() -> frozenset[str]:
+    return frozenset(Store.objects.values_list("slug", flat=True))
 
 
 def _store_upload(store, path: Path, original_name: str, digest: str, figure_count: int) -> Upload:

@@ -83,6 +83,8 @@ class ImportOptions:
     # Slug of the store being imported into; a canonical row naming another store is an error.
     # "" in a bulk import, where every canonical row must name its store.
     store: str = ""
+    # In a bulk import, the slugs of the stores that exist. A row naming any other store is an error.
+    known_stores: frozenset[str] | None = None
 
 
 @dataclass

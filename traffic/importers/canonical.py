@@ -245,6 +245,12 @@ def read_store(table, number, cells, options, problems) -> str | None:
             ERROR, gettext_noop("A bulk import needs the store's slug on every row."), row=number, role="store",
         ))
         return None
+    if options.known_stores is not None and store not in options.known_stores:
+        problems.append(table.problem(
+            ERROR, gettext_noop("Store %(store)s does not exist. Check the slug, or create the store first."),
+            {"store": store}, row=number, role="store", value=store,
+        ))
+        return None
     return store
 
 
