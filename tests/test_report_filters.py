@@ -64,6 +64,32 @@ def test_week_range_widens_to_whole_weeks():
     assert filters.previous_periods() == [datetime.date(2026, 10, 12), datetime.date(2026, 10, 19)]
 
 
+def test_days_of_whole_month_compare_with_previous_month():
+    filters = ReportFilters("day", "all", "all", RangePreset.LAST_FULL_MONTH, datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+
+    previous = filters.previous_periods()
+
+    assert previous[0] == datetime.date(2026, 10, 1)
+    assert previous[-1] == datetime.date(2026, 10, 31)
+    assert len(previous) == 31
+
+
+def test_days_of_two_months_compare_with_two_before():
+    filters = ReportFilters("day", "all", "all", RangePreset.CUSTOM, datetime.date(2026, 3, 1), datetime.date(2026, 4, 30))
+
+    previous = filters.previous_periods()
+
+    assert (previous[0], previous[-1], len(previous)) == (datetime.date(2026, 1, 1), datetime.date(2026, 2, 28), 59)
+
+
+def test_days_of_part_month_compare_with_same_count():
+    filters = ReportFilters("day", "all", "all", RangePreset.CUSTOM, datetime.date(2026, 11, 2), datetime.date(2026, 11, 30))
+
+    previous = filters.previous_periods()
+
+    assert (previous[0], previous[-1]) == (datetime.date(2026, 10, 4), datetime.date(2026, 11, 1))
+
+
 def test_trend_has_eight_more_periods_for_changes():
     filters = ReportFilters("month", "all", "all", RangePreset.CUSTOM, datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
 

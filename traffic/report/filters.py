@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from traffic.dimensions import Granularity, period_end, period_start_of
-from traffic.report.periods import periods_before, periods_between
+from traffic.report.periods import ONE_DAY, periods_before, periods_between
 from traffic.taxonomy import CATEGORIES
 
 # The longest custom range, so one request cannot ask for a decade of daily figures.
@@ -116,9 +116,21 @@ class ReportFilters:
         )
 
     def previous_periods(self) -> list[datetime.date]:
-        """Return as many periods as the range has, immediately before it (环比)."""
+        """Return the periods just before the range that the change on the previous period (环比) compares with.
+
+        These are as many periods as the range has, except for days that make up whole calendar
+        months: they compare with as many whole months, so November's days compare with October 1
+        to 31 rather than with the 30 days before.
+        """
         periods = self.periods
-        return periods_before(self.granularity, periods[0], len(periods)) if periods else []
+        if not periods:
+            return []
+        first, last = periods[0], periods[-1]
+        if self.granularity == Granularity.DAY and first.day == 1 and (last + ONE_DAY).day == 1:
+            months = len(periods_between(Granularity.MONTH, first, last))
+            previous_first = periods_before(Granularity.MONTH, first, months)[0]
+            return periods_between(Granularity.DAY, previous_first, first - ONE_DAY)
+        return periods_before(self.granularity, first, len(periods))
 
     def trend_periods(self) -> list[datetime.date]:
         """Return the trend's periods: the range, or at least the minimum, ending at the range's end.
