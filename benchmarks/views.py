@@ -16,6 +16,7 @@ from benchmarks.forms import ComparisonFilterForm, SharingForm
 from benchmarks.models import StoreSharing
 from traffic import queries
 from traffic.dimensions import period_label
+from traffic.htmx import wants_fragment
 
 
 def comparison_context(store, query) -> dict:
@@ -82,10 +83,11 @@ def comparison_page(request, slug):
     context["sharing_form"] = SharingForm(initial={"contributes": context["contributes"]})
     context["export_query"] = filter_query(context)
 
-    template = "benchmarks/comparison.html#comparison-body" if request.htmx else "benchmarks/comparison.html"
+    fragment = wants_fragment(request)
+    template = "benchmarks/comparison.html#comparison-body" if fragment else "benchmarks/comparison.html"
     response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    if request.htmx:
+    response["Vary"] = "HX-Request, HX-History-Restore-Request"
+    if fragment:
         response["HX-Push-Url"] = f"{reverse('benchmarks:comparison', args=[store.slug])}?{context['export_query']}"
     return response
 

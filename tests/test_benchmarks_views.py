@@ -89,6 +89,21 @@ def test_page_shows_baselines_and_advice(client, owner, store, published_cohort,
     assert "<script>" not in html  # no inline scripts: the CSP forbids them
 
 
+def test_comparison_fragment_and_history_restore(client, owner, store, published_cohort, own_figures):
+    client.force_login(owner)
+
+    address = reverse("benchmarks:comparison", args=[store.slug])
+    query = {"granularity": "month", "period": "2026-10-01"}
+
+    fragment = client.get(address, query, headers={"HX-Request": "true"})
+    restored = client.get(address, query, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+
+    assert "<html" not in fragment.content.decode()
+    assert "HX-Push-Url" in fragment
+    assert "<html" in restored.content.decode()
+    assert "HX-Push-Url" not in restored
+
+
 def test_advice_line_reads_plainly(client, owner, store, published_cohort, own_figures):
     client.force_login(owner)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})

@@ -379,6 +379,20 @@ def test_invalid_values_fall_back_to_defaults(client, owner, store, week_of_days
     assert (filters.granularity, filters.terminal, filters.sort, filters.metric) == ("day", "all", "", "visitors")
 
 
+def test_htmx_history_restore_gets_whole_page(client, owner, store, week_of_days):
+    client.force_login(owner)
+
+    response = client.get(
+        url(store, granularity="day"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
+
+    html = response.content.decode()
+    assert "<html" in html
+    assert 'class="topbar"' in html
+    assert "HX-Push-Url" not in response
+    assert "HX-History-Restore-Request" in response["Vary"]
+
+
 def test_htmx_partial_pushes_canonical_url(client, owner, store, week_of_days):
     client.force_login(owner)
 

@@ -7,6 +7,7 @@ from accounts.access import SESSION_STORE_KEY, get_membership, remember_store, s
 from traffic import exports, queries
 from traffic.dimensions import Granularity, Region, Terminal
 from traffic.forms import ReportFilterForm
+from traffic.htmx import wants_fragment
 from traffic.report.build import build_report
 from traffic.report.filters import Metric, store_today
 
@@ -61,10 +62,11 @@ def traffic_report(request, slug):
         "columns": COLUMNS,
         "metric_label": Metric(filters.metric).label,
     }
-    template = "traffic/report.html#report-body" if request.htmx else "traffic/report.html"
+    fragment = wants_fragment(request)
+    template = "traffic/report.html#report-body" if fragment else "traffic/report.html"
     response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    if request.htmx:
+    response["Vary"] = "HX-Request, HX-History-Restore-Request"
+    if fragment:
         # Put the filters actually shown in the address bar, not a range that had no data.
         response["HX-Push-Url"] = report_url(store, filters)
     return response
