@@ -7,16 +7,7 @@ import xlsxwriter
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def neutralize(value):
-    """Prefix text that a spreadsheet would run as a formula with an apostrophe; leave numbers alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
+from traffic.spreadsheets import XlsxCells, neutralise
 
 def header() -> list[str]:
     return [
@@ -99,7 +90,7 @@ def csv_response(context) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in table_rows(context):
-        writer.writerow(["" if cell is None else neutralize(cell) for cell in row])
+        writer.writerow(["" if cell is None else neutralise(cell) for cell in row])
 
     response = HttpResponse(("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{file_name(context, "csv")}"'
@@ -110,12 +101,16 @@ def xlsx_response(context) -> HttpResponse:
     buffer = io.BytesIO()
     # strings_to_formulas off: no text cell is ever written as a formula, whatever it starts with.
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    writer = XlsxCells(workbook)
     sheet = workbook.add_worksheet(_("Benchmarks")[:31])
     for row_number, row in enumerate(table_rows(context)):
         for column, cell in enumerate(row):
             if cell is None:
                 continue
-            sheet.write(row_number, column, neutralize(cell))
+            if isinstance(cell, str):
+                writer.text(sheet, row_number, column, cell)
+            else:
+                writer.number(sheet, row_number, column, cell)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, 16, 14)
     workbook.close()

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from benchmarks.comparison import SourceComparison, Baseline, add_gap
-from benchmarks.exports import neutralize
 from benchmarks.models import BaselineSnapshot, BenchmarkRun, MethodSettings, PeerFigure, StoreSharing
 from tests.benchmark_fixtures import MONTH, make_peer, recompute
 from tests.helpers import add_figure, make_upload
+from traffic.spreadsheets import neutralise
 
 pytestmark = pytest.mark.django_db
 
@@ -179,13 +179,13 @@ def test_csv_has_bom_and_neutralised_cells(client, owner, store, published_cohor
 
 
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r", "\n"])
-def test_neutralize_formula_prefixes(prefix):
-    assert neutralize(f"{prefix}1+1") == f"'{prefix}1+1"
+def test_neutralise_formula_prefixes(prefix):
+    assert neutralise(f"{prefix}1+1") == f"'{prefix}1+1"
 
 
-def test_neutralize_leaves_numbers():
-    assert neutralize(-0.5) == -0.5
-    assert neutralize("Search") == "Search"
+def test_neutralise_leaves_numbers():
+    assert neutralise(-0.5) == -0.5
+    assert neutralise("Search") == "Search"
 
 
 def test_xlsx_export_opens(client, owner, store, published_cohort, own_figures):

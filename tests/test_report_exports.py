@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
 from tests.helpers import add_figure, make_upload
-from traffic.exports import neutralise
+from traffic.spreadsheets import neutralise
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,11 @@ def test_xlsx_opens_with_filters_and_neutralised_labels(client, owner, store, fi
     assert rows[0][:2] == ["Store", "Shenzhen Solar Co."]
     assert ["Terminal", "All terminals"] == rows[5][:2]
     labels = [row[2] for row in rows if len(row) > 3]
-    assert "'" + HYPERLINK in labels
+    # XLSX keeps the label as written and marks its cell with the quote prefix instead.
+    assert HYPERLINK in labels
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert 'quotePrefix="1"' in archive.read("xl/styles.xml").decode()
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
     search = next(row for row in rows if row[0] == "Search" and row[1] == "")
     assert search[3] == 205
     assert search[4] == pytest.approx(29.29)

@@ -1,7 +1,7 @@
 """The traffic page as CSV (UTF-8 with a byte-order mark, for Excel on Chinese Windows) and XLSX.
 
 Both start with the filters, then the source table, then the trend by period. Text cells that
-a spreadsheet could read as a formula are neutralised with a leading single quote.
+a spreadsheet could read as a formula are neutralised (traffic.spreadsheets).
 """
 
 import csv
@@ -17,18 +17,11 @@ from traffic.dimensions import Granularity, Region, Terminal
 from traffic.report.build import PREVIOUS, SHARE_OF_TOTAL, YEAR_BEFORE, Report
 from traffic.report.figures import METRICS, RATE
 from traffic.report.filters import Metric, RangePreset
+from traffic.spreadsheets import XlsxCells, neutralise
 from traffic.templatetags.report_tags import reason_symbols
 from traffic.templatetags.traffic_format import MISSING
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def neutralise(text: str) -> str:
-    """Prefix a single quote to text that a spreadsheet would run as a formula."""
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
 
 
 def filter_lines(store, report: Report) -> list[tuple[str, str]]:
@@ -125,10 +118,6 @@ def trend_rows(report: Report):
         yield cells
 
 
-def _text(cell):
-    return neutralise(cell) if isinstance(cell, str) else cell
-
-
 def _filename(store, report: Report, extension: str) -> str:
     filters = report.filters
     dates = ""
@@ -143,16 +132,16 @@ def csv_response(store, report: Report) -> HttpResponse:
     writer = csv.writer(buffer)
 
     for name, value in filter_lines(store, report):
-        writer.writerow([_text(name), _text(value)])
+        writer.writerow([neutralise(name), neutralise(value)])
     writer.writerow([])
-    writer.writerow([_text(cell) for cell in table_header()])
+    writer.writerow([neutralise(cell) for cell in table_header()])
     for cells in table_rows(report):
-        writer.writerow([_text(cell) for cell in cells])
+        writer.writerow([neutralise(cell) for cell in cells])
     writer.writerow([])
-    writer.writerow([_text(_("Trend: %(metric)s") % {"metric": Metric(report.filters.metric).label})])
-    writer.writerow([_text(cell) for cell in trend_header(report)])
+    writer.writerow([neutralise(_("Trend: %(metric)s") % {"metric": Metric(report.filters.metric).label})])
+    writer.writerow([neutralise(cell) for cell in trend_header(report)])
     for cells in trend_rows(report):
-        writer.writerow([_text(cell) for cell in cells])
+        writer.writerow([neutralise(cell) for cell in cells])
 
     response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(store, report, "csv")}"'
@@ -162,27 +151,27 @@ def csv_response(store, report: Report) -> HttpResponse:
 def xlsx_response(store, report: Report) -> HttpResponse:
     output = io.BytesIO()
     workbook = xlsxwriter.Workbook(output, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    bold = workbook.add_format({"bold": True})
+    writer = XlsxCells(workbook)
 
     sheet = workbook.add_worksheet(_("Sources"))
     row_number = 0
     for name, value in filter_lines(store, report):
-        sheet.write_string(row_number, 0, neutralise(name), bold)
-        sheet.write_string(row_number, 1, neutralise(value))
+        writer.text(sheet, row_number, 0, name, bold=True)
+        writer.text(sheet, row_number, 1, value)
         row_number += 1
     row_number += 1
-    _write_row(sheet, row_number, table_header(), bold)
-    for cells in table_rows(report):
+    _write_row(writer, sheet, row_number, table_header(), bold=True)
+    for row in table_rows(report):
         row_number += 1
-        _write_row(sheet, row_number, cells)
+        _write_row(writer, sheet, row_number, row)
     sheet.set_column(0, 2, 18)
     sheet.set_column(3, 20, 14)
 
     trend = workbook.add_worksheet(_("Trend"))
-    trend.write_string(0, 0, neutralise(_("Trend: %(metric)s") % {"metric": Metric(report.filters.metric).label}), bold)
-    _write_row(trend, 1, trend_header(report), bold)
-    for offset, cells in enumerate(trend_rows(report)):
-        _write_row(trend, 2 + offset, cells)
+    writer.text(trend, 0, 0, _("Trend: %(metric)s") % {"metric": Metric(report.filters.metric).label}, bold=True)
+    _write_row(writer, trend, 1, trend_header(report), bold=True)
+    for offset, row in enumerate(trend_rows(report)):
+        _write_row(writer, trend, 2 + offset, row)
     trend.set_column(0, 0, 24)
     workbook.close()
 
@@ -191,9 +180,10 @@ def xlsx_response(store, report: Report) -> HttpResponse:
     return response
 
 
-def _write_row(sheet, row_number, cells, cell_format=None):
-    for column, cell in enumerate(cells):
-        if isinstance(cell, str):
-            sheet.write_string(row_number, column, neutralise(cell), cell_format)
+def _write_row(writer: XlsxCells, sheet, row_number, values, bold=False):
+    properties = {"bold": True} if bold else {}
+    for column, value in enumerate(values):
+        if isinstance(value, str):
+            writer.text(sheet, row_number, column, value, **properties)
         else:
-            sheet.write_number(row_number, column, float(cell), cell_format)
+            writer.number(sheet, row_number, column, value, **properties)
