@@ -90,6 +90,39 @@ def test_days_of_part_month_compare_with_same_count():
     assert (previous[0], previous[-1]) == (datetime.date(2026, 10, 4), datetime.date(2026, 11, 1))
 
 
+def test_this_year_by_month_stops_at_last_full_month():
+    filters = ReportFilters(
+        "month", "all", "all", RangePreset.THIS_YEAR, datetime.date(2026, 1, 1), datetime.date(2026, 12, 4),
+        last_complete_day=datetime.date(2026, 12, 4),
+    )
+
+    assert filters.periods[-1] == datetime.date(2026, 11, 1)
+    assert len(filters.periods) == 11
+    assert filters.is_cut_short
+    assert not filters.is_snapped
+
+
+def test_last_7_days_by_week_leaves_out_running_week():
+    filters = ReportFilters(
+        "week", "all", "all", RangePreset.LAST_7_DAYS, datetime.date(2026, 11, 28), datetime.date(2026, 12, 4),
+        last_complete_day=datetime.date(2026, 12, 4),
+    )
+
+    assert filters.periods == [datetime.date(2026, 11, 23)]
+    assert filters.is_cut_short
+    assert filters.is_snapped
+
+
+def test_running_period_kept_when_alone():
+    filters = ReportFilters(
+        "week", "all", "all", RangePreset.YESTERDAY, datetime.date(2026, 12, 2), datetime.date(2026, 12, 2),
+        last_complete_day=datetime.date(2026, 12, 2),
+    )
+
+    assert filters.periods == [datetime.date(2026, 11, 30)]
+    assert not filters.is_cut_short
+
+
 def test_trend_has_eight_more_periods_for_changes():
     filters = ReportFilters("month", "all", "all", RangePreset.CUSTOM, datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
 

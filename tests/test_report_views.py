@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from tests.helpers import add_figure, make_upload
+from traffic.models import TrafficFigure
 from traffic.report.figures import DERIVED_DAYS, DERIVED_RANGE, DERIVED_TERMINALS, PARTIAL
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,31 @@ def test_single_day_shows_uploaded_figures(client, owner, store, week_of_days):
     assert search.current.feedback_conversion_rate == Decimal("0.090909")  # (1 + 0) / 11, by the formula
     assert search.share == Decimal("0.5500")  # 11 of the store total 20
     assert response.context["report"].share_basis == "total"
+
+
+def test_running_week_left_out_of_range(client, owner, store, week_of_days, monkeypatch):
+    # On Wednesday November 11 the week of November 9 is still running.
+    monkeypatch.setattr("traffic.views.store_today", lambda store: datetime.date(2026, 11, 11))
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="week", range="last_7_days"), headers={"Accept-Language": "en"})
+
+    assert response.context["filters"].periods == [MONDAY]
+    assert response.context["report"].periods_with_data == 1
+    assert "Periods that have not ended yet are left out, so the range ends on 2026-11-08." in response.content.decode()
+
+
+def test_share_ignores_total_missing_a_day(client, owner, store, week_of_days):
+    TrafficFigure.objects.filter(source="total", period_start=WEEK[-1]).delete()
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="week", period="2026-11-02"))
+
+    report = response.context["report"]
+    assert report.share_basis == "categories_incomplete_total"
+    # Search 10 + 11 + ... + 16 = 91 of the categories' 91 + 7 × 4 = 119, not of the six days' total of 120.
+    assert row(response, "search").share == Decimal("0.7647")
+    assert report.total.share is None
 
 
 def test_custom_range_sums_days_and_marks_them(client, owner, store, week_of_days):
@@ -143,6 +169,17 @@ def test_wireless_without_data_is_empty(client, owner, store, week_of_days):
 
     assert not response.context["report"].has_data
     assert 'id="no-data"' in response.content.decode()
+    assert "range=latest" not in response.content.decode()
+
+
+def test_empty_range_links_to_latest_period(client, owner, store, week_of_days):
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="day", period="2026-10-01"))
+
+    assert not response.context["report"].has_data
+    assert response.context["latest_with_data"] == WEEK[-1]
+    assert "range=latest" in response.content.decode()
 
 
 def test_share_of_categories_without_total(client, owner, store):
@@ -474,11 +511,12 @@ def test_query_count_constant_as_data_grows(client, owner, store, week_of_days, 
     client.get(url(store, view, **params))
 
     # Session, user and memberships, then the default granularity and range lookups. Then coverage,
-    # which runs twice when weeks or months are summed from days, and the sums and the trend.
+    # which runs twice when weeks or months are summed from days, and the sums and the trend. A
+    # range without data looks up the latest period with data instead of the sums and the trend.
     _grow(store, 0, 10)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         client.get(url(store, view, **params))
 
     _grow(store, 10, 120)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         client.get(url(store, view, **params))

@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -154,4 +156,5 @@ class ReportFilterForm(forms.Form):
             sort=self.valid_value("sort", ""),
             metric=self.valid_value("metric", Metric.VISITORS),
             series=tuple(self.valid_value("series", DEFAULT_SERIES)),
+            last_complete_day=today - datetime.timedelta(days=1),
         )

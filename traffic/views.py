@@ -61,6 +61,10 @@ def traffic_report(request, slug):
         "query": filters.query_string(),
         "columns": COLUMNS,
         "metric_label": Metric(filters.metric).label,
+        # Only an empty page offers a link to the latest period with data, and only when there is one.
+        "latest_with_data": None if report.has_data else queries.newest_period(
+            store, filters.granularity, filters.terminal, filters.region
+        ),
     }
     fragment = wants_fragment(request)
     template = "traffic/report.html#report-body" if fragment else "traffic/report.html"

@@ -27,6 +27,8 @@ CURRENT, PREVIOUS, YEAR_BEFORE = "current", "previous", "year_before"
 # The trend's periods, planned with the windows but not summed with them.
 TREND = "trend"
 SHARE_OF_TOTAL, SHARE_OF_CATEGORIES = "total", "categories"
+# The sum of the categories, because the store total misses some periods that sources have.
+SHARE_OF_CATEGORIES_INCOMPLETE_TOTAL = "categories_incomplete_total"
 
 PERCENT_QUANTUM = Decimal("0.0001")
 
@@ -279,12 +281,14 @@ def _source_rows(by_key, windows):
     total = total if total.has_data else None
 
     share_basis, denominator = None, None
-    if total is not None and total.current.visitors:
+    total_is_partial = total is not None and PARTIAL in total.current.note("visitors")
+    if total is not None and total.current.visitors and not total_is_partial:
         share_basis, denominator = SHARE_OF_TOTAL, total.current.visitors
     else:
         category_sum = sum(row.current.visitors or 0 for row in categories)
         if category_sum:
-            share_basis, denominator = SHARE_OF_CATEGORIES, category_sum
+            share_basis = SHARE_OF_CATEGORIES_INCOMPLETE_TOTAL if total_is_partial else SHARE_OF_CATEGORIES
+            denominator = category_sum
     if share_basis == SHARE_OF_TOTAL:
         total.share = Decimal(1)
     if denominator:

@@ -83,6 +83,8 @@ class ReportFilters:
     sort: str = ""
     metric: str = Metric.VISITORS
     series: tuple[str, ...] = DEFAULT_SERIES
+    # The last day whose figures can be complete: yesterday in the store's time zone. None keeps every period.
+    last_complete_day: datetime.date | None = None
 
     @property
     def granularity_label(self) -> str:
@@ -92,11 +94,18 @@ class ReportFilters:
     def periods(self) -> list[datetime.date]:
         """Return the starts of the natural periods that overlap the range, oldest first.
 
-        Computed once per filters object; callers must not change the list.
+        Periods that end after last_complete_day are left out, because their figures cannot be
+        complete yet, unless the range has no other period. So "this year" by month stops at
+        the last full month. Computed once per filters object; callers must not change the list.
         """
         if self.first_day is None:
             return []
-        return periods_between(self.granularity, self.first_day, self.last_day)
+        periods = periods_between(self.granularity, self.first_day, self.last_day)
+        if self.last_complete_day is not None:
+            ended = [start for start in periods if period_end(self.granularity, start) <= self.last_complete_day]
+            if ended:
+                periods = ended
+        return periods
 
     @property
     def covered_first_day(self):
@@ -112,8 +121,13 @@ class ReportFilters:
     def is_snapped(self) -> bool:
         """Return whether whole periods cover more days than the range asks for."""
         return bool(self.periods) and (
-            self.covered_first_day != self.first_day or self.covered_last_day != self.last_day
+            self.covered_first_day < self.first_day or self.covered_last_day > self.last_day
         )
+
+    @property
+    def is_cut_short(self) -> bool:
+        """Return whether periods that have not ended were left out of the range."""
+        return bool(self.periods) and self.covered_last_day < self.last_day
 
     def previous_periods(self) -> list[datetime.date]:
         """Return the periods just before the range that the change on the previous period (环比) compares with.
