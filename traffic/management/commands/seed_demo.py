@@ -30,7 +30,8 @@ from traffic.taxonomy import CATEGORIES, TOTAL
 
 DEMO_EMAIL = "demo@example.com"
 DEFAULT_DEMO_PASSWORD = "demo-password-2026"
-DEMO_DAYS = 365
+# About 14 months, so the last full month and the last 60 days have the same days a year before (同比).
+DEMO_DAYS = 430
 DEMO_UPLOAD_NAME = "demo-data"
 DEMO_LAYOUT = "demo"
 DEMO_SHA256 = hashlib.sha256(b"traffic analytics generated demo data").hexdigest()
@@ -105,7 +106,7 @@ Figure = tuple[int, int, int]
 class Command(BaseCommand):
     help = (
         "Create the demo merchant demo@example.com (password from DEMO_PASSWORD, or a fixed default) "
-        "with three stores and 365 days of generated traffic figures. Safe to run again: it replaces "
+        "with three stores and 430 days of generated traffic figures. Safe to run again: it replaces "
         "the demo figures instead of adding more."
     )
 
@@ -177,10 +178,10 @@ def demo_is_current(store: Store) -> bool:
 
 
 def seed_store_figures(store: Store, demo_store: DemoStore, day_count: int = DEMO_DAYS) -> int:
-    """Replace the store's demo figures with a freshly generated year and return how many were written.
+    """Replace the store's demo figures with freshly generated ones and return how many were written.
 
-    The year is the day_count days (365 by default) ending yesterday in the store's reporting time
-    zone, with every natural week and month that lies wholly inside it.
+    The figures cover the day_count days (DEMO_DAYS by default) ending yesterday in the store's
+    reporting time zone, with every natural week and month that lies wholly inside them.
     """
     last_day = demo_yesterday(store)
     first_day = last_day - datetime.timedelta(days=day_count - 1)
