@@ -91,8 +91,8 @@ CATEGORIES: tuple[Category, ...] = (
         "self_marketing", "自营销", "Self-marketing", ("Self marketing",),
         (
             SubSource("rfq", "RFQ", "RFQ", ("RFQ报价",)),
-            SubSource("fans", "粉丝通", "Fanstong", ("Fans",)),
-            SubSource("edm", "客户通EDM", "Customertong EDM", ("EDM", "客户通")),
+            SubSource("fans", "粉丝通", "Fans (seller content)", ("Fans", "Fanstong")),
+            SubSource("edm", "客户通EDM", "Customer EDM mails", ("EDM", "客户通", "Customertong EDM")),
         ),
     ),
     Category("external_promotion", "站外推广", "External website promotion", ("External promotion",)),
