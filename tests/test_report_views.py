@@ -96,6 +96,9 @@ def test_custom_range_sums_days_and_marks_them(client, owner, store, week_of_day
     assert search.current.feedback_conversion_rate == Decimal("0.095238")
     assert response.context["report"].total.current.visitors == 40
     assert 'class="mark"' in response.content.decode()
+    # A tap on a mark leads to its explanation in the legend.
+    assert '<a href="#derived-legend"' in response.content.decode()
+    assert 'id="derived-legend"' in response.content.decode()
 
 
 def test_week_derived_from_its_days(client, owner, store, week_of_days):

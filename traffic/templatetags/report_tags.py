@@ -107,9 +107,13 @@ def get_item(mapping, key):
 
 @functools.lru_cache(maxsize=64)
 def _marks_html(reasons: frozenset[str], language: str) -> str:
-    """Return the <sup> marks of a set of reasons in the active language (passed in as the cache key)."""
+    """Return the <sup> marks of a set of reasons in the active language (passed in as the cache key).
+
+    Each mark links to the legend above the table, because a title shows only on hover, not on a tap.
+    """
     return "".join(
-        f'<sup class="mark" title="{escape(str(text))}">{symbol}</sup>' for symbol, text in marks(reasons)
+        f'<sup class="mark"><a href="#derived-legend" title="{escape(str(text))}">{symbol}</a></sup>'
+        for symbol, text in marks(reasons)
     )
 
 
