@@ -306,6 +306,19 @@ def test_watchdog_requeues_and_gives_up(store, settings):
     assert Upload.objects.get(id=fresh.id).status == Upload.Status.PROCESSING
 
 
+def test_watchdog_queued_resend_waits(store, settings):
+    old = timezone.now() - datetime.timedelta(seconds=settings.IMPORT_STALE_SECONDS + 1)
+    queued = actions.store_upload_file(store, [b"a"], "a.csv")
+    Upload.objects.filter(id=queued.id).update(created_at=old)
+
+    first, _failed = jobs.find_stuck_uploads()
+    second, _failed = jobs.find_stuck_uploads()
+
+    assert first == [queued.id]
+    assert second == []
+    assert jobs.claim_upload(queued.id) == 1
+
+
 def test_progress_database_error_propagates(store, tmp_path):
     from django.db import OperationalError
 

@@ -129,6 +129,12 @@ def find_stuck_uploads() -> tuple[list[int], list[int]]:
     for upload_id, attempts in stuck:
         (give_up if attempts >= settings.IMPORT_MAX_ATTEMPTS else requeue).append((upload_id, attempts))
 
+    # A queued upload is sent again at most once per IMPORT_STALE_SECONDS, not on every round,
+    # so its messages do not pile up while no worker runs. Any worker can still claim it.
+    Upload.objects.filter(
+        id__in=[upload_id for upload_id, _attempts in requeue], status=Upload.Status.QUEUED
+    ).update(heartbeat_at=timezone.now())
+
     for upload_id, attempts in give_up:
         fail_upload(upload_id, IMPORT_GAVE_UP, {"attempts": attempts}, attempt=attempts)
         logger.warning("import given up upload=%s attempts=%s", upload_id, attempts)
