@@ -170,9 +170,10 @@ def test_wireless_without_data_is_empty(client, owner, store, week_of_days):
 
     response = client.get(url(store, granularity="day", terminal="wireless"))
 
+    html = response.content.decode()
     assert not response.context["report"].has_data
-    assert 'id="no-data"' in response.content.decode()
-    assert "range=latest" not in response.content.decode()
+    assert 'id="no-data"' in html
+    assert "range=latest" not in html[html.index('id="no-data"'):].split("</section>")[0]
 
 
 def test_empty_range_links_to_latest_period(client, owner, store, week_of_days):
@@ -388,6 +389,31 @@ def test_latest_is_the_default_range(client, owner, store, week_of_days):
     filters = response.context["filters"]
     assert filters.preset == "latest"
     assert (filters.first_day, filters.last_day) == (WEEK[-1], WEEK[-1])
+
+
+def test_latest_week_of_days_is_whole(client, owner, store, week_of_days):
+    # The week of November 9 has every day but its Monday, so it cannot be summed from its days.
+    upload = make_upload(store, "later.csv")
+    for day in range(10, 16):
+        add_figure(upload, "search", 7, period_start=datetime.date(2026, 11, day))
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="week", range="latest"))
+
+    assert response.context["filters"].periods == [MONDAY]
+    assert response.context["report"].has_data
+
+
+def test_latest_month_without_whole_month_of_days(client, owner, store, week_of_days):
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="month", range="latest"))
+
+    html = response.content.decode()
+    empty_section = html[html.index('id="no-data"'):].split("</section>")[0]
+    assert not response.context["report"].has_data
+    assert response.context["latest_with_data"] is None
+    assert "range=latest" not in empty_section
 
 
 def test_granularity_defaults_to_one_with_data(client, owner, store):

@@ -4,8 +4,13 @@ import datetime
 
 from traffic.dimensions import Granularity, Terminal, period_end, period_start_of
 from traffic.models import TrafficFigure
+from traffic.report.fetch import CoverageBox, coverage_for
+from traffic.report.figures import plan_period
+from traffic.report.periods import previous_period
 
 METRIC_FIELDS = ("visitors", "inquiry_customers", "tm_customers", "feedback_conversion_rate")
+# How far back from the newest day to look for a week or month whose days all have figures.
+DERIVED_SEARCH_DAYS = 400
 
 
 def current_figures(store, granularity: str, terminal: str, region: str):
@@ -41,10 +46,25 @@ def newest_period(store, granularity: str, terminal: str, region: str) -> dateti
     newest_day = newest_period(store, Granularity.DAY, terminal, region)
     if newest_day is None:
         return None
+    return _newest_period_of_days(store, granularity, terminal, region, newest_day)
+
+
+def _newest_period_of_days(store, granularity, terminal, region, newest_day) -> datetime.date | None:
+    """Return the newest week or month that the report can sum from its days, or None.
+
+    Every day of it needs figures, as plan_period requires. The search goes back at most
+    DERIVED_SEARCH_DAYS from the newest day, which is enough to cover a year of monthly periods.
+    """
+    first_day = newest_day - datetime.timedelta(days=DERIVED_SEARCH_DAYS)
+    terminals = (Terminal.ALL, Terminal.PC, Terminal.WIRELESS) if terminal == Terminal.ALL else (terminal,)
+    coverage = coverage_for(store, [CoverageBox((Granularity.DAY,), terminals, (region,), first_day, newest_day)])
+
     start = period_start_of(granularity, newest_day)
-    if period_end(granularity, start) > newest_day:
-        start = period_start_of(granularity, start - datetime.timedelta(days=1))
-    return start
+    while start >= first_day:
+        if period_end(granularity, start) <= newest_day and plan_period(coverage, granularity, terminal, region, start):
+            return start
+        start = previous_period(granularity, start)
+    return None
 
 
 def _newest_start(store, granularity, terminal, region):
