@@ -317,10 +317,16 @@ def test_custom_dates_typed_from_keyboard(live_server, page, owner, store, sixty
     page.locator("#source-table").wait_for()
     assert page.evaluate("() => document.activeElement.name") == "terminal"
 
-    # Enter in a date field applies it.
+    # Enter in a date field applies it, with one htmx request and no full page load.
+    page_loads = []
+    page.on("request", lambda request: page_loads.append(request.url) if request.resource_type == "document" else None)
+    sent_before = len(requests)
     _type_date(page, 'input[name="end"]', datetime.date(2026, 11, 22))
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"end=2026-11-22"))
+    page.wait_for_load_state("networkidle")
+    assert len(requests) == sent_before + 1
+    assert page_loads == []
 
     # So does the Show button.
     _type_date(page, 'input[name="start"]', datetime.date(2026, 11, 8))

@@ -108,3 +108,15 @@ def test_csv_range_marks_sums(client, owner, store, figures):
     search = next(row for row in rows if len(row) > 3 and row[0] == "搜索" and row[1] == "")
     assert search[3] == "305"
     assert search[-1] == "Σ"
+
+
+def test_rate_changes_are_in_points(client, owner, store, figures):
+    client.force_login(owner)
+
+    response = client.get(export_url(store, "csv", granularity="day", period="2026-11-03"), headers={"Accept-Language": "en"})
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header = next(row for row in rows if row and row[0] == "Category")
+    assert "Feedback conversion rate, change on previous period (pp)" in header
+    assert "Feedback conversion rate, change on a year before (pp)" in header
+    assert "Visitors, change on previous period (%)" in header

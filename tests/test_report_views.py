@@ -432,8 +432,23 @@ def test_invalid_custom_range_falls_back_with_message(client, owner, store, week
 
     response = client.get(url(store, range="custom", start="2026-11-05", end="2026-11-01"))
 
+    html = response.content.decode()
     assert response.context["filters"].preset == "latest"
-    assert 'id="filter-errors"' in response.content.decode()
+    assert 'id="filter-errors"' in html
+    # The dates stay as typed, so the user can correct them.
+    assert 'name="start" value="2026-11-05"' in html
+    assert 'name="end" value="2026-11-01"' in html
+    assert '<option value="custom" selected>' in html
+
+
+def test_invalid_date_gets_one_message(client, owner, store, week_of_days):
+    client.force_login(owner)
+
+    response = client.get(url(store, range="custom", start="2026-02-30", end="2026-03-05"))
+
+    errors = response.context["form"].errors
+    assert list(errors) == ["start"]
+    assert len(errors["start"]) == 1
 
 
 def test_invalid_values_fall_back_to_defaults(client, owner, store, week_of_days):

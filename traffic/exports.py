@@ -53,8 +53,14 @@ def table_header() -> list[str]:
         if metric == "visitors":
             header.append(_("Share of visitors (%)"))
     for metric in METRICS:
-        header.append(_("%(metric)s, change on previous period (%%)") % {"metric": Metric(metric).label})
-        header.append(_("%(metric)s, change on a year before (%%)") % {"metric": Metric(metric).label})
+        label = Metric(metric).label
+        if metric == RATE:
+            # The rate changes by percentage points, as the page shows it.
+            header.append(_("%(metric)s, change on previous period (pp)") % {"metric": label})
+            header.append(_("%(metric)s, change on a year before (pp)") % {"metric": label})
+        else:
+            header.append(_("%(metric)s, change on previous period (%%)") % {"metric": label})
+            header.append(_("%(metric)s, change on a year before (%%)") % {"metric": label})
     header.append(_("Marks"))
     return header
 

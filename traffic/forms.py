@@ -100,6 +100,9 @@ class ReportFilterForm(forms.Form):
         if cleaned.get("range") != RangePreset.CUSTOM:
             return cleaned
 
+        if self.has_error("start") or self.has_error("end"):
+            # An invalid date has its own message already.
+            return cleaned
         if not start or not end:
             self.add_error("end", gettext("A custom range needs both a first and a last day."))
         elif start > end:
@@ -110,6 +113,12 @@ class ReportFilterForm(forms.Form):
                 gettext("The range is longer than %(days)d days. Choose a shorter range.") % {"days": MAX_RANGE_DAYS},
             )
         return cleaned
+
+    @property
+    def has_range_errors(self) -> bool:
+        """Return whether the custom range was rejected, so the page shows the dates as the user typed them."""
+        is_custom = self.data.get("range") == RangePreset.CUSTOM
+        return is_custom and (self.has_error("start") or self.has_error("end"))
 
     def valid_value(self, name, default=None):
         """Return the cleaned value of one field, or the default when it is missing or invalid."""

@@ -65,6 +65,10 @@
   function onDateFocusOut(event) {
     var input = event.target;
     if (!input.matches(DATE_INPUT)) { return; }
+    // After Enter or Show the form is already on its way: the field loses focus while htmx
+    // sends it (the form has the htmx-request class) or after htmx removed it. A second
+    // submit then is not an htmx request but a full page load.
+    if (!input.isConnected || input.form.classList.contains("htmx-request")) { return; }
     var range = input.closest(".custom-range");
     var next = event.relatedTarget;
     // Moving between From and To, or to this form's Show button, which sends the form itself.
