@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tests.helpers import add_figure, make_upload
 from traffic.models import TrafficFigure
-from traffic.report.figures import DERIVED_DAYS, DERIVED_RANGE, DERIVED_TERMINALS, PARTIAL
+from traffic.report.figures import DERIVED_DAYS, DERIVED_LABELS, DERIVED_RANGE, DERIVED_TERMINALS, PARTIAL
 
 pytestmark = pytest.mark.django_db
 
@@ -257,6 +257,47 @@ def test_partial_sum_is_marked(client, owner, store, week_of_days):
     assert unmapped.current.visitors == 3
     assert PARTIAL in unmapped.current.note("visitors")
     assert unmapped.current.feedback_conversion_rate is None
+
+
+def test_unmapped_labels_count_under_others(client, owner, store, week_of_days):
+    for day in WEEK:
+        add_figure(week_of_days, "other", 2, 1, 0, period_start=day)
+        add_figure(week_of_days, "other", 3, 0, 1, raw_label="Live stream", period_start=day)
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="day", period="2026-11-03"), headers={"Accept-Language": "en"})
+
+    others = row(response, "other")
+    live = next(child for child in others.children if child.raw_label == "Live stream")
+    assert others.current.visitors == 5
+    assert others.current.inquiry_customers == 1
+    assert others.current.tm_customers == 1
+    assert others.current.feedback_conversion_rate == Decimal("0.400000")  # (1 + 1) / 5
+    assert DERIVED_LABELS in others.current.note("visitors")
+    assert live.current.visitors == 3
+    assert live.current.note("visitors") == frozenset()
+    # The day before had the same figures, so the change is computed on the added-up values.
+    assert others.changes["visitors:previous"].value == 0
+    assert DERIVED_LABELS in response.context["report"].reasons
+    assert ">§</a>" in response.content.decode()
+
+
+def test_others_of_labels_alone_in_trend(client, owner, store, week_of_days):
+    for day in WEEK:
+        add_figure(week_of_days, "other", 4, raw_label="Live stream", period_start=day)
+        add_figure(week_of_days, "other", 1, raw_label="Trade show", period_start=day)
+    client.force_login(owner)
+
+    response = client.get(url(store, granularity="day", range="custom", start="2026-11-02", end="2026-11-08"))
+
+    report = response.context["report"]
+    others = row(response, "other")
+    assert others.current.visitors == 35  # (4 + 1) a day for 7 days
+    assert others.current.note("visitors") >= {DERIVED_LABELS, DERIVED_RANGE}
+    dataset = next(dataset for dataset in report.chart["datasets"] if dataset["key"] == "other")
+    assert dataset["data"][-7:] == [5] * 7
+    mix = next(dataset for dataset in report.chart["mix"] if dataset["key"] == "other")
+    assert mix["data"][-1] is not None
 
 
 def test_missing_figures_show_dash_not_zero(client, owner, store):

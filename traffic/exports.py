@@ -42,7 +42,7 @@ def filter_lines(store, report: Report) -> list[tuple[str, str]]:
         (_("Compared with (previous period)"), report.comparisons[PREVIOUS] or MISSING),
         (_("Compared with (a year before)"), report.comparisons[YEAR_BEFORE] or MISSING),
         (_("Exported at"), timezone.localtime().strftime("%Y-%m-%d %H:%M %Z")),
-        (_("Marks"), _("Σ sum over the periods of the range; † week or month summed from days; ‡ All summed from PC and Wireless; * some periods lack this figure")),
+        (_("Marks"), _("Σ sum over the periods of the range; † week or month summed from days; ‡ All summed from PC and Wireless; § Others with the labels not yet mapped added in; * some periods lack this figure")),
     ]
 
 

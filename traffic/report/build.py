@@ -11,17 +11,19 @@ from traffic.report.changes import Change, detect_changes
 from traffic.report.coverage import CoverageRow, coverage_calendar
 from traffic.report.fetch import CoverageBox, aggregate_windows, coverage_for, merge_intervals, trend_rows
 from traffic.report.figures import (
+    DERIVED_LABELS,
     METRICS,
     PARTIAL,
     RATE,
     Figures,
     Window,
+    add_up,
     figures_per_period,
     plan_period,
 )
 from traffic.report.filters import Metric, ReportFilters
 from traffic.report.periods import year_before
-from traffic.taxonomy import CATEGORIES, TOTAL, source_label
+from traffic.taxonomy import CATEGORIES, OTHER, TOTAL, source_label
 
 CURRENT, PREVIOUS, YEAR_BEFORE = "current", "previous", "year_before"
 # The trend's periods, planned with the windows but not summed with them.
@@ -132,12 +134,14 @@ def build_report(store, filters: ReportFilters) -> Report:
             windows = _plan_windows(coverage, filters, window_periods)
     trend_window = windows.pop(TREND)
 
-    by_key = aggregate_windows(store, region, windows)
+    by_key = _add_unmapped_to_others(aggregate_windows(store, region, windows), (OTHER, "", ""))
     categories, total, share_basis = _source_rows(by_key, windows)
     _sort_rows(categories, filters.sort)
 
     chosen_subs = [tuple(key.split(".", 1)) for key in filters.series if "." in key]
-    per_period = figures_per_period(granularity, trend_window, trend_rows(store, region, trend_window, chosen_subs))
+    per_period = _add_unmapped_to_others(
+        figures_per_period(granularity, trend_window, trend_rows(store, region, trend_window, chosen_subs)), (OTHER, "")
+    )
     latest = windows[CURRENT].plans[-1].start if windows[CURRENT].plans else None
     category_periods = {
         code: per_period.get((code, ""), {}) for code in [category.code for category in CATEGORIES] + [TOTAL]
@@ -170,6 +174,24 @@ def build_report(store, filters: ReportFilters) -> Report:
             YEAR_BEFORE: _window_label(granularity, year_ago),
         },
     )
+
+
+def _add_unmapped_to_others(figures_by_key: dict, others_key: tuple) -> dict:
+    """Add each label not yet mapped into the Others category, as the file's own Others row lacks it.
+
+    figures_by_key maps a source key to {window name or period start: Figures}, and others_key
+    is the key of the Others category in it. A label's key is (OTHER, "", raw label). The
+    labels keep their own keys for their child rows.
+    """
+    label_keys = [key for key in figures_by_key if len(key) == 3 and key[0] == OTHER and not key[1] and key[2]]
+    if not label_keys:
+        return figures_by_key
+
+    parts_by_key = [figures_by_key.get(others_key, {})] + [figures_by_key[key] for key in label_keys]
+    added = {}
+    for name in {name for parts in parts_by_key for name in parts}:
+        added[name] = add_up([parts[name] for parts in parts_by_key if name in parts], DERIVED_LABELS)
+    return {**figures_by_key, others_key: added}
 
 
 def _window_terminals(terminal: str) -> tuple[str, ...]:
@@ -259,9 +281,6 @@ def _source_rows(by_key, windows):
                 row.changes[f"{metric}:{name}"] = _change(row, metric, name, windows)
         return row
 
-    # TODO: an unmapped label under Others is a source the file's Others row does not contain, so
-    # the Others figure, the charts and "what changed" should add it in, with a mark of its own.
-    # It is only listed as a child row for now.
     raw_keys = sorted(key for key in by_key if key[2])
     categories = []
     for category in CATEGORIES:

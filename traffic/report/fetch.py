@@ -17,6 +17,7 @@ from traffic.coverage_index import TABLE as COVERED_TABLE, uses_covered_periods
 from traffic.models import TrafficFigure
 from traffic.report.figures import METRICS, RATE, Coverage, Figures, Window, combine
 from traffic.report.periods import contiguous_runs
+from traffic.taxonomy import OTHER
 
 TABLE = TrafficFigure._meta.db_table
 
@@ -166,10 +167,11 @@ def aggregate_windows(store, region: str, windows: dict[str, Window]) -> dict[tu
 
 
 def trend_rows(store, region: str, window: Window, sub_sources: list[tuple[str, str]]):
-    """Return the stored rows of the trend: categories, the store total and the chosen sub-sources.
+    """Return the stored rows of the trend: categories, the store total, the chosen sub-sources,
+    and the labels not yet mapped under Others, which the trend adds to Others.
 
-    Each row is (granularity, period_start, source, sub_source, visitors, inquiry_customers,
-    tm_customers, feedback_conversion_rate).
+    Each row is (granularity, period_start, source, sub_source, raw_label, visitors,
+    inquiry_customers, tm_customers, feedback_conversion_rate).
     """
     runs = window_runs(window)
     if not runs:
@@ -181,9 +183,12 @@ def trend_rows(store, region: str, window: Window, sub_sources: list[tuple[str, 
         key_params += [source, sub_source]
     branches, params = [], []
     for run in runs:
-        branch = _run_branch(f"granularity, period_start, source, sub_source, {', '.join(METRICS)}", store, region, run, params)
-        branches.append(f"{branch} AND raw_label = '' AND ({' OR '.join(keys)})")
-        params += key_params
+        select = f"granularity, period_start, source, sub_source, raw_label, {', '.join(METRICS)}"
+        branch = _run_branch(select, store, region, run, params)
+        branches.append(
+            f"{branch} AND (raw_label = '' AND ({' OR '.join(keys)}) OR source = %s AND sub_source = '' AND raw_label <> '')"
+        )
+        params += key_params + [OTHER]
 
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(branches), params)
@@ -192,8 +197,8 @@ def trend_rows(store, region: str, window: Window, sub_sources: list[tuple[str, 
         # PostgreSQL already returns dates and Decimals.
         return rows
     return [
-        (granularity, _to_date(start), source, sub_source, visitors, inquiry, tm, _decimal(rate))
-        for granularity, start, source, sub_source, visitors, inquiry, tm, rate in rows
+        (granularity, _to_date(start), source, sub_source, raw_label, visitors, inquiry, tm, _decimal(rate))
+        for granularity, start, source, sub_source, raw_label, visitors, inquiry, tm, rate in rows
     ]
 
 

@@ -27,6 +27,8 @@ METRICS = COUNT_METRICS + (RATE,)
 DERIVED_RANGE = "range"
 DERIVED_DAYS = "days"
 DERIVED_TERMINALS = "terminals"
+# Others with the labels not yet mapped added in, because the file's own Others row does not contain them.
+DERIVED_LABELS = "labels"
 PARTIAL = "partial"
 
 NO_REASONS: frozenset[str] = frozenset()
@@ -162,6 +164,30 @@ def combine(sums, counts, units: int, reasons: frozenset[str]) -> Figures:
     return figures
 
 
+def add_up(parts: list[Figures], reason: str) -> Figures:
+    """Add up the Figures of several sources over the same window or period, marking every value with reason.
+
+    A count is the sum over the parts that have it, and is also marked partial when some part
+    with data lacks it. The rate is recomputed from the summed counts, and only when every part
+    has all three counts.
+    """
+    parts = [part for part in parts if part.has_data]
+    figures = Figures()
+    for metric in COUNT_METRICS:
+        values = [part.value(metric) for part in parts if part.value(metric) is not None]
+        if not values:
+            continue
+        setattr(figures, metric, sum(values))
+        note = frozenset({reason}).union(*(part.note(metric) for part in parts))
+        figures.notes[metric] = note if len(values) == len(parts) else note | PARTIAL_ONLY
+
+    counts = [figures.value(metric) for metric in COUNT_METRICS]
+    if all(figures.note(metric).isdisjoint(PARTIAL_ONLY) for metric in COUNT_METRICS) and None not in counts:
+        figures.feedback_conversion_rate = feedback_conversion_rate(*counts)
+        figures.notes[RATE] = frozenset().union(*(figures.note(metric) for metric in COUNT_METRICS))
+    return figures
+
+
 def stored_figures(visitors, inquiry_customers, tm_customers, rate) -> Figures:
     """Return the Figures of one stored row, as combine() does for a single row but faster.
 
@@ -176,7 +202,8 @@ def stored_figures(visitors, inquiry_customers, tm_customers, rate) -> Figures:
 def figures_per_period(granularity: str, window: Window, rows) -> dict[tuple[str, str], dict[datetime.date, Figures]]:
     """Add up trend rows into their periods of the chosen granularity.
 
-    Returns {(source, sub_source): {period start: Figures}}.
+    Returns {(source, sub_source): {period start: Figures}}, and {(source, sub_source, raw_label):
+    {period start: Figures}} for rows of a label not yet mapped.
     """
     plans = {plan.start: plan for plan in window.plans}
     # One uploaded row per source is the period itself: most periods of a range.
@@ -184,10 +211,10 @@ def figures_per_period(granularity: str, window: Window, rows) -> dict[tuple[str
     result: dict[tuple[str, str], dict[datetime.date, Figures]] = {}
     # {(source, sub_source): {period: [metric values of each stored row]}} for periods summed from several rows
     summed: dict = {}
-    for row_granularity, start, source, sub_source, visitors, inquiry_customers, tm_customers, rate in rows:
+    for row_granularity, start, source, sub_source, raw_label, visitors, inquiry_customers, tm_customers, rate in rows:
         # A day row stands in for its week or month only when the plan asked for days.
         period = start if row_granularity == granularity else period_start_of(granularity, start)
-        key = (source, sub_source)
+        key = (source, sub_source, raw_label) if raw_label else (source, sub_source)
         if period in single_row_periods:
             figures = result.get(key)
             if figures is None:

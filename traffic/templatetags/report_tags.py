@@ -15,7 +15,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, gettext_lazy as _
 
-from traffic.report.figures import DERIVED_DAYS, DERIVED_RANGE, DERIVED_TERMINALS, PARTIAL, RATE
+from traffic.report.figures import DERIVED_DAYS, DERIVED_LABELS, DERIVED_RANGE, DERIVED_TERMINALS, PARTIAL, RATE
 from traffic.templatetags.traffic_format import MISSING, count, percent
 
 register = template.Library()
@@ -23,8 +23,8 @@ register = template.Library()
 CENT = Decimal("0.01")
 
 # One symbol per reason, the same in both languages and in exports.
-REASON_SYMBOLS = {DERIVED_RANGE: "Σ", DERIVED_DAYS: "†", DERIVED_TERMINALS: "‡", PARTIAL: "*"}
-REASON_ORDER = (DERIVED_RANGE, DERIVED_DAYS, DERIVED_TERMINALS, PARTIAL)
+REASON_SYMBOLS = {DERIVED_RANGE: "Σ", DERIVED_DAYS: "†", DERIVED_TERMINALS: "‡", DERIVED_LABELS: "§", PARTIAL: "*"}
+REASON_ORDER = (DERIVED_RANGE, DERIVED_DAYS, DERIVED_TERMINALS, DERIVED_LABELS, PARTIAL)
 
 REASON_TEXTS = {
     DERIVED_RANGE: _(
@@ -38,6 +38,10 @@ REASON_TEXTS = {
     DERIVED_TERMINALS: _(
         "No All-terminals figure was uploaded for this period, so it is PC plus Wireless. "
         "A buyer who used both counts twice, which the platform's All does not."
+    ),
+    DERIVED_LABELS: _(
+        "Others plus the source labels not yet mapped, listed under it, which the file's own Others row does not contain. "
+        "A buyer who came through two of them counts twice."
     ),
     PARTIAL: _("Some of the summed periods have no figure for this source; the sum covers only those that have one."),
 }
