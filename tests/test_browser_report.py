@@ -86,12 +86,16 @@ def sixty_days(store):
     return upload
 
 
-def _log_in(page, base_url, email):
+def _log_in(page, base_url, email, language="zh-hans"):
+    """Log in, then switch to English with the language buttons when language is "en"."""
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r"/stores/"))
+    if language == "en":
+        page.click('form.language-switch button[value="en"]')
+        page.wait_for_selector('html[lang="en"]')
 
 
 def _painted_pixels(page, selector):
@@ -159,10 +163,7 @@ def _wait_for_charts(page):
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_report_filters_charts_and_exports(live_server, page, owner, store, sixty_days, language, tmp_path):
-    _log_in(page, live_server.url, owner.email)
-    if language == "en":
-        page.click('form.language-switch button[value="en"]')
-        page.wait_for_selector('html[lang="en"]')
+    _log_in(page, live_server.url, owner.email, language)
 
     page.goto(f"{live_server.url}/stores/{store.slug}/?granularity=day&range=custom&start=2026-11-23&end=2026-11-29")
     page.locator("#source-table").wait_for()
@@ -408,10 +409,7 @@ def test_change_colours_follow_language(live_server, page, owner, store, sixty_d
     # Chinese shows a rise in red and a fall in green, and English the other way round.
     red, green = "rgb(201, 42, 42)", "rgb(43, 138, 62)"
     rise, fall = (red, green) if language == "zh-hans" else (green, red)
-    _log_in(page, live_server.url, owner.email)
-    if language == "en":
-        page.click('form.language-switch button[value="en"]')
-        page.wait_for_selector('html[lang="en"]')
+    _log_in(page, live_server.url, owner.email, language)
 
     # Over these days search visitors rise on the week before and the conversion rate falls.
     page.goto(f"{live_server.url}/stores/{store.slug}/?granularity=day&range=custom&start=2026-11-23&end=2026-11-29")

@@ -90,7 +90,7 @@ def test_days_of_part_month_compare_with_same_count():
     assert (previous[0], previous[-1]) == (datetime.date(2026, 10, 4), datetime.date(2026, 11, 1))
 
 
-def test_this_year_by_month_stops_at_last_full_month():
+def test_this_year_by_month_ends_early():
     filters = ReportFilters(
         "month", "all", "all", RangePreset.THIS_YEAR, datetime.date(2026, 1, 1), datetime.date(2026, 12, 4),
         last_complete_day=datetime.date(2026, 12, 4),
@@ -102,7 +102,7 @@ def test_this_year_by_month_stops_at_last_full_month():
     assert not filters.is_snapped
 
 
-def test_last_7_days_by_week_leaves_out_running_week():
+def test_last_week_range_drops_running_week():
     filters = ReportFilters(
         "week", "all", "all", RangePreset.LAST_7_DAYS, datetime.date(2026, 11, 28), datetime.date(2026, 12, 4),
         last_complete_day=datetime.date(2026, 12, 4),

@@ -41,7 +41,7 @@ class Category:
 # The store total, as a total row (合计) of a traffic-source report gives it.
 # It is not a sum over categories, because visitors are de-duplicated across sources.
 TOTAL = "total"
-# The category that holds the labels the taxonomy does not know yet, until they are mapped.
+# The category that contains the labels the taxonomy does not know yet, until they are mapped.
 OTHER = "other"
 
 CATEGORIES: tuple[Category, ...] = (
